@@ -1,0 +1,85 @@
+// The single definition of every socket.io event and payload. The server and app/ both import
+// this file; nothing else crosses the wire. Event names are `domain:verb`.
+import { z } from 'zod';
+import { Camera } from './camera';
+import { ErrorPayload, type Ack } from './errors';
+
+export const SceneId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'scene ids are 1-64 of a-z, 0-9 and -');
+
+/** Sent in the socket.io handshake `auth`. */
+export const Handshake = z.object({ protocol: z.number().int(), token: z.string().max(4096).optional() });
+
+export const DatasetView = z.object({
+  split: z.enum(['train', 'test', 'val']),
+  index: z.number().int(),
+  time: z.number(),
+  camera: Camera,
+  image: z.string().optional(),
+});
+export type DatasetView = z.infer<typeof DatasetView>;
+
+export const SceneInfo = z.object({
+  id: SceneId,
+  name: z.string(),
+  count: z.number().int(),
+  shDegree: z.number().int(),
+  featureDim: z.number().int(),
+  dynamic: z.boolean(),
+  background: z.tuple([z.number(), z.number(), z.number()]),
+  /** A good first camera (orbit target and up direction for the client's controls). */
+  home: z.object({ camera: Camera, target: z.tuple([z.number(), z.number(), z.number()]), up: z.tuple([z.number(), z.number(), z.number()]) }),
+  views: z.array(DatasetView),
+  backend: z.string(),
+});
+export type SceneInfo = z.infer<typeof SceneInfo>;
+
+export const JoinRequest = z.object({ sceneId: SceneId }).strict();
+
+/** The client's wish for its next frame. Latest wins: a newer one replaces a pending one. */
+export const ViewRequest = z
+  .object({
+    /** Client sequence number, echoed in the frame (for glass-to-glass latency). */
+    seq: z.number().int().min(0),
+    camera: Camera,
+    t: z.number().min(0).max(1),
+    /** Set while the user drags: the server may render at reduced resolution. */
+    moving: z.boolean().optional(),
+  })
+  .strict();
+export type ViewRequest = z.infer<typeof ViewRequest>;
+
+export const FrameAck = z.object({ seq: z.number().int().min(0) }).strict();
+
+export const StageTimings = z.object({
+  queueMs: z.number(),
+  deformMs: z.number(),
+  renderMs: z.number(),
+  encodeMs: z.number(),
+  totalMs: z.number(),
+});
+export type StageTimings = z.infer<typeof StageTimings>;
+
+/** A rendered frame. `jpeg` is binary (Buffer on the server, ArrayBuffer in the browser). */
+export interface FramePayload {
+  seq: number;
+  viewSeq: number;
+  width: number;
+  height: number;
+  /** Rendered size / requested size (1 when full resolution). */
+  scale: number;
+  t: number;
+  jpeg: ArrayBuffer | Uint8Array;
+  timings: StageTimings;
+  backend: string;
+}
+
+export interface ClientToServer {
+  'scene:join': (req: unknown, ack: (res: Ack<SceneInfo>) => void) => void;
+  'view:set': (req: unknown) => void;
+  'frame:ack': (req: unknown) => void;
+}
+
+export interface ServerToClient {
+  frame: (f: FramePayload) => void;
+  error: (e: ErrorPayload) => void;
+}

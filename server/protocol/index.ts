@@ -1,0 +1,4 @@
+export * from './version';
+export * from './errors';
+export * from './camera';
+export * from './events';
