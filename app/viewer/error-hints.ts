@@ -1,0 +1,18 @@
+// Client side (pure): what to tell the user for each error code the server can send.
+import type { ErrorCode } from '../../server/protocol';
+
+const HINTS: Record<ErrorCode, string> = {
+  bad_request: 'The server refused a request from this viewer. Reload the page; if it keeps happening, the viewer and server versions differ.',
+  protocol_mismatch: 'This viewer and the server speak different protocol versions. Reload the page (Ctrl+Shift+R) to get the matching viewer.',
+  not_found: 'This scene is not on the server. Check the link, or go back to the scene list.',
+  not_joined: 'The connection lost its scene. The viewer rejoins by itself; reload the page if frames do not resume.',
+  forbidden: 'Your link does not give access to this. Ask the scene owner for a new share link.',
+  too_large: 'The view is larger than the server renders. Make the window smaller.',
+  rate_limited: 'Too many requests. Wait a moment, then try again.',
+  unavailable: 'This server or scene does not offer that feature.',
+  internal: 'The server failed on this request. Try again; if it keeps failing, check the server log.',
+};
+
+export function hintFor(code: string | undefined): string {
+  return (code && (HINTS as Record<string, string>)[code]) || 'Reload the page; if it keeps happening, check that the server is running.';
+}

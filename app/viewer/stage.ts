@@ -1,0 +1,232 @@
+'use client';
+// Client side: the three.js stage of the viewer. One WebGLRenderer on the viewer canvas, an
+// IntrinsicsCamera whose projection is the pinhole model the server renders with (so 3D
+// overlays line up with the frame), OrbitControls, and the streamed frame drawn by
+// shaders/frame.{vert,frag} on a full-screen quad behind all 3D content.
+//
+// Sizes: the canvas' drawing buffer is exactly the camera's width x height in device pixels
+// (renderSize: CSS size x devicePixelRatio capped at 2, sides <= 4096); the CSS size fills the
+// viewer area.
+import {
+  BufferAttribute,
+  BufferGeometry,
+  Color,
+  GLSL3,
+  LinearFilter,
+  Mesh,
+  RawShaderMaterial,
+  Scene,
+  Texture,
+  Vector3,
+  WebGLRenderer,
+} from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import frameVert from '../../shaders/frame.vert';
+import frameFrag from '../../shaders/frame.frag';
+import {
+  cameraJSONFromThree,
+  fitIntrinsics,
+  forwardFromCameraJSON,
+  poseFromCameraJSON,
+  renderSize,
+  type CameraJSON,
+  type Intrinsics,
+} from '../lib/camera-convert';
+import { IntrinsicsCamera } from '../lib/intrinsics-camera';
+
+export type Vec3 = [number, number, number];
+
+export interface StageEvents {
+  /** The user moved the camera (orbit, pan, zoom). */
+  onUserCamera(): void;
+  /** A drag (or wheel gesture) began (true) or ended (false). */
+  onInteraction(active: boolean): void;
+}
+
+/** Where the reference image (the dataset view or home camera being framed) sits on the canvas, in CSS pixels. */
+export interface ReferenceRect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export class ViewerStage {
+  readonly renderer: WebGLRenderer;
+  /** 3D content (overlays) lives here; the frame quad is drawn first, behind it. */
+  readonly scene = new Scene();
+  readonly camera: IntrinsicsCamera;
+  readonly controls: OrbitControls;
+
+  private readonly quad: Mesh<BufferGeometry, RawShaderMaterial>;
+  private frameTexture: Texture<ImageBitmap> | null = null;
+  /** The image whose framing is kept on resize: intrinsics of the last camera jumped to. */
+  private reference: Intrinsics = { width: 1, height: 1, fx: 1, fy: 1, cx: 0.5, cy: 0.5 };
+  private cssSize = { width: 1, height: 1 };
+  /** Drawing buffer = camera image size, device pixels. */
+  private pixelSize = { width: 1, height: 1 };
+  /** True while the stage itself moves the camera, so the change is not reported as the user's. */
+  private programmatic = false;
+  private disposed = false;
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private readonly events: StageEvents,
+  ) {
+    this.renderer = new WebGLRenderer({ canvas, antialias: false, alpha: false, powerPreference: 'high-performance', preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(1); // we size the drawing buffer in device pixels ourselves
+    this.renderer.setSize(1, 1, false);
+    this.renderer.autoClear = true;
+
+    this.camera = new IntrinsicsCamera(this.reference, 0.01, 1000);
+
+    const geometry = new BufferGeometry();
+    // two triangles covering clip space; z is ignored by frame.vert
+    geometry.setAttribute('position', new BufferAttribute(new Float32Array([-1, -1, 0, 1, -1, 0, 1, 1, 0, -1, -1, 0, 1, 1, 0, -1, 1, 0]), 3));
+    const material = new RawShaderMaterial({
+      glslVersion: GLSL3,
+      vertexShader: frameVert,
+      fragmentShader: frameFrag,
+      uniforms: {
+        uFrame: { value: null },
+        uHasFrame: { value: false },
+        uBackground: { value: new Color(0.07, 0.075, 0.085) },
+        uLabelMask: { value: null },
+        uLabelOpacity: { value: 0 },
+      },
+      depthTest: false,
+      depthWrite: false,
+    });
+    this.quad = new Mesh(geometry, material);
+    this.quad.frustumCulled = false;
+    this.quad.renderOrder = -1e9;
+    this.scene.add(this.quad);
+
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.enableDamping = false; // every change is a new view request; no drift after release
+    this.controls.zoomToCursor = true;
+    this.controls.screenSpacePanning = true;
+    this.controls.addEventListener('change', this.onControlsChange);
+    this.controls.addEventListener('start', this.onControlsStart);
+    this.controls.addEventListener('end', this.onControlsEnd);
+  }
+
+  /** Background shown before the first frame (the scene's background colour, 0..1). */
+  setBackground(rgb: Vec3): void {
+    (this.quad.material.uniforms.uBackground!.value as Color).setRGB(rgb[0], rgb[1], rgb[2]);
+  }
+
+  /**
+   * Put the camera exactly at `cam` (pose and framing: its whole image is shown, centred).
+   * The orbit target is the point of `target` along the view axis, so orbiting starts without a jump;
+   * `up` is the world up direction orbiting keeps.
+   */
+  jumpTo(cam: CameraJSON, target: Vec3, up: Vec3): void {
+    const { position, quaternion } = poseFromCameraJSON(cam);
+    const forward = forwardFromCameraJSON(cam);
+    const toTarget = new Vector3(...target).sub(position);
+    let distance = toTarget.dot(forward);
+    if (!(distance > 1e-6)) distance = Math.max(toTarget.length(), 1);
+
+    this.programmatic = true;
+    this.camera.up.set(up[0], up[1], up[2]).normalize();
+    this.camera.position.copy(position);
+    this.camera.quaternion.copy(quaternion);
+    this.camera.near = distance * 0.002;
+    this.camera.far = distance * 2000;
+    this.reference = { width: cam.width, height: cam.height, fx: cam.fx, fy: cam.fy, cx: cam.cx, cy: cam.cy };
+    this.applyIntrinsics();
+    this.camera.updateMatrixWorld(true);
+    // Not controls.update(): it would re-aim the camera with lookAt and drop any roll.
+    this.controls.target.copy(position).addScaledVector(forward, distance);
+    this.programmatic = false;
+  }
+
+  /** Follow the canvas' CSS size; returns true when the render size changed. */
+  resize(cssWidth: number, cssHeight: number, devicePixelRatio: number): boolean {
+    const w = Math.max(1, cssWidth);
+    const h = Math.max(1, cssHeight);
+    const size = renderSize(w, h, devicePixelRatio);
+    const k = this.camera.intrinsics;
+    this.cssSize = { width: w, height: h };
+    if (k.width === size.width && k.height === size.height) return false;
+    this.pixelSize = { width: size.width, height: size.height };
+    this.renderer.setSize(size.width, size.height, false);
+    this.applyIntrinsics();
+    return true;
+  }
+
+  /** The current camera in wire form (render size in device pixels). */
+  cameraJSON(): CameraJSON {
+    this.camera.updateMatrixWorld();
+    return cameraJSONFromThree(this.camera, this.camera.intrinsics);
+  }
+
+  /** The reference image's rectangle on the canvas, in CSS pixels. */
+  referenceRect(): ReferenceRect {
+    const k = this.camera.intrinsics;
+    const fit = fitIntrinsics(this.reference, k.width, k.height);
+    const s = this.cssSize.width / k.width;
+    return { left: fit.offsetX * s, top: fit.offsetY * s, width: this.reference.width * fit.scale * s, height: this.reference.height * fit.scale * s };
+  }
+
+  /** Show a decoded frame and draw. The previous frame's bitmap is closed. */
+  showFrame(bitmap: ImageBitmap): void {
+    if (this.disposed) {
+      bitmap.close();
+      return;
+    }
+    let previous: ImageBitmap | null = null;
+    const tex = this.frameTexture;
+    if (tex && tex.image.width === bitmap.width && tex.image.height === bitmap.height) {
+      previous = tex.image;
+      tex.image = bitmap;
+      tex.needsUpdate = true;
+    } else {
+      if (tex) {
+        previous = tex.image;
+        tex.dispose();
+      }
+      const t = new Texture<ImageBitmap>(bitmap);
+      t.flipY = false; // row 0 = top; frame.vert maps v downward
+      t.generateMipmaps = false;
+      t.minFilter = LinearFilter;
+      t.magFilter = LinearFilter;
+      t.premultiplyAlpha = false;
+      t.needsUpdate = true; // colorSpace stays NoColorSpace: bytes are passed through unchanged
+      this.frameTexture = t;
+      this.quad.material.uniforms.uFrame!.value = t;
+      this.quad.material.uniforms.uHasFrame!.value = true;
+    }
+    this.render();
+    previous?.close();
+  }
+
+  render(): void {
+    if (!this.disposed) this.renderer.render(this.scene, this.camera);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.controls.removeEventListener('change', this.onControlsChange);
+    this.controls.removeEventListener('start', this.onControlsStart);
+    this.controls.removeEventListener('end', this.onControlsEnd);
+    this.controls.dispose();
+    this.frameTexture?.image.close();
+    this.frameTexture?.dispose();
+    this.quad.geometry.dispose();
+    this.quad.material.dispose();
+    this.renderer.dispose();
+  }
+
+  private applyIntrinsics(): void {
+    const fit = fitIntrinsics(this.reference, this.pixelSize.width, this.pixelSize.height);
+    this.camera.setIntrinsics({ width: fit.width, height: fit.height, fx: fit.fx, fy: fit.fy, cx: fit.cx, cy: fit.cy });
+  }
+
+  private readonly onControlsChange = () => {
+    if (!this.programmatic) this.events.onUserCamera();
+  };
+  private readonly onControlsStart = () => this.events.onInteraction(true);
+  private readonly onControlsEnd = () => this.events.onInteraction(false);
+}

@@ -1,0 +1,212 @@
+// `splatsync` command line (DESIGN.md §4). Every command takes --data DIR; errors go to stderr
+// with a non-zero exit code.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createServer } from 'node:http';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { capabilities } from '../native/index';
+import { Camera, describeZodError } from './protocol/index';
+import { createSplatsyncServer } from './app';
+import { SceneRuntime, selectBackend } from './render/runtime';
+import { encodePng } from './render/encode';
+import { DEMO_SCENE_ID, SceneStore, resolveDataDir } from './scene/store';
+import { ensureUiBuilt, ROOT } from './ui-build';
+import { VERSION } from './version';
+
+class UsageError extends Error {}
+
+const USAGE = `splatsync ${VERSION}
+
+Usage:
+  splatsync serve [--port P] [--data DIR] [--scene ID] [--no-ui] [--host H]
+  splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
+  splatsync info
+  splatsync bench [--json F] [--quick]
+
+Common: --data DIR (default $SPLATSYNC_DATA, else ./data)`;
+
+const err = (m: string) => process.stderr.write(m.endsWith('\n') ? m : m + '\n');
+const out = (m: string) => process.stdout.write(m.endsWith('\n') ? m : m + '\n');
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { data: { type: 'string' }, ...options }, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function num(value: string | undefined, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n))) throw new UsageError(`--${name} expects ${opts.int ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}`);
+  if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${name} must be >= ${opts.min}, got ${n}`);
+  if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${name} must be <= ${opts.max}, got ${n}`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        return await serve(rest);
+      case 'render':
+        return await render(rest);
+      case 'info':
+        out(JSON.stringify(info(), null, 2));
+        return 0;
+      case 'bench':
+        return await bench(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return cmd === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) err(`splatsync: ${e.message}\n\n${USAGE}`);
+    else err(`splatsync ${cmd}: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+function info() {
+  const caps = capabilities();
+  let backend: string;
+  try {
+    backend = selectBackend();
+  } catch (e) {
+    backend = `unavailable: ${(e as Error).message}`;
+  }
+  return {
+    version: VERSION,
+    backends: { cpu: caps.cpu, cuda: caps.cuda },
+    backend,
+    simd: caps.simd,
+    threads: caps.threads,
+    features: ['render', 'stream', 'demo-scene'],
+  };
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    scene: { type: 'string' },
+    'no-ui': { type: 'boolean' },
+  });
+  const port = num(values.port as string | undefined, 'port', { int: true, min: 0, max: 65535 }) ?? Number(process.env.PORT ?? 3000);
+  const host = (values.host as string | undefined) ?? process.env.HOST;
+  const store = new SceneStore(resolveDataDir(values.data as string | undefined));
+  const log = (m: string) => err(m);
+  await store.ensureDemo(log);
+  const sceneId = (values.scene as string | undefined) ?? DEMO_SCENE_ID;
+  if (!(await store.exists(sceneId))) throw new Error(`scene ${sceneId} not found in ${store.scenesDir}`);
+  const backend = selectBackend();
+
+  let ui: Parameters<typeof createSplatsyncServer>[1]['ui'];
+  if (!values['no-ui']) {
+    await ensureUiBuilt(log);
+    const { default: next } = await import('next');
+    const nextApp = next({ dev: false, dir: ROOT, quiet: true });
+    await nextApp.prepare();
+    ui = nextApp.getRequestHandler();
+  }
+
+  const http = createServer();
+  const server = createSplatsyncServer(http, { store, backend, ui, log });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => resolve());
+  });
+  const addr = http.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const base = `http://localhost:${actualPort}`;
+  out(`Splatsync ${VERSION} · backend ${backend} · data ${store.dataDir}`);
+  out(values['no-ui'] ? `Render server (no UI): ${base}` : `Open: ${base}/s/${sceneId}`);
+
+  const shutdown = async () => {
+    await server.close();
+    http.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  await new Promise<void>(() => {}); // serve until signalled
+  return 0;
+}
+
+async function render(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    scene: { type: 'string' },
+    view: { type: 'string' },
+    split: { type: 'string' },
+    camera: { type: 'string' },
+    t: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    out: { type: 'string' },
+  });
+  const sceneId = values.scene as string | undefined;
+  const outFile = values.out as string | undefined;
+  if (!sceneId) throw new UsageError('render needs --scene ID');
+  if (!outFile) throw new UsageError('render needs --out F.png');
+  if ((values.view === undefined) === (values.camera === undefined)) throw new UsageError('render needs exactly one of --view K or --camera FILE');
+  const store = new SceneStore(resolveDataDir(values.data as string | undefined));
+  if (sceneId === DEMO_SCENE_ID) await store.ensureDemo((m) => err(m));
+  const runtime = await SceneRuntime.load(store, sceneId);
+  try {
+    let camera;
+    let t = num(values.t as string | undefined, 't', { min: 0, max: 1 });
+    if (values.view !== undefined) {
+      const k = num(values.view as string, 'view', { int: true, min: 0 })!;
+      const split = (values.split as string | undefined) ?? 'train';
+      const views = runtime.info().views.filter((v) => v.split === split);
+      const v = views[k];
+      if (!v) throw new UsageError(`--view ${k}: the ${split} split of scene ${sceneId} has ${views.length} views (0..${views.length - 1})`);
+      camera = v.camera;
+      t ??= v.time;
+    } else {
+      const file = values.camera as string;
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(file, 'utf8'));
+      } catch (e) {
+        throw new Error(`--camera ${file}: ${(e as Error).message}`);
+      }
+      const parsed = Camera.safeParse(json);
+      if (!parsed.success) throw new Error(`--camera ${file}: ${describeZodError(parsed.error)}`);
+      camera = parsed.data;
+    }
+    const w = num(values.width as string | undefined, 'width', { int: true, min: 1, max: 4096 });
+    const h = num(values.height as string | undefined, 'height', { int: true, min: 1, max: 4096 });
+    if ((w === undefined) !== (h === undefined)) throw new UsageError('give both --width and --height, or neither');
+    if (w !== undefined && h !== undefined) {
+      const { scaleCamera } = await import('./scene/camera');
+      camera = scaleCamera(camera, w, h);
+    }
+    const frame = await runtime.render(camera, t ?? 0);
+    await mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
+    await writeFile(outFile, await encodePng(frame.rgb, frame.width, frame.height));
+    err(`wrote ${outFile} (${frame.width}x${frame.height}, t=${(t ?? 0).toFixed(3)}, ${frame.timings.totalMs.toFixed(1)} ms)`);
+    return 0;
+  } finally {
+    runtime.dispose();
+  }
+}
+
+async function bench(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'string' }, quick: { type: 'boolean' } });
+  const { runBench } = await import('./bench/index');
+  const report = await runBench({ quick: Boolean(values.quick), log: (m) => err(m) });
+  out(report.table);
+  if (values.json) await writeFile(values.json as string, JSON.stringify(report.json, null, 2));
+  return 0;
+}

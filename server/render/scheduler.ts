@@ -1,0 +1,180 @@
+// Per-client, latest-wins frame scheduling (DESIGN.md §2):
+// - each client has at most one pending view (a newer one replaces it) and at most one frame
+//   in flight (sent, not yet acknowledged);
+// - one render at a time on the shared renderer, clients served round-robin; JPEG encoding of
+//   one frame overlaps the next render;
+// - while the camera moves, frames are rendered at a reduced resolution chosen from measured
+//   throughput to hold ~30 fps; 150 ms after the last move the view is rendered at full size.
+import type { FramePayload, StageTimings, ViewRequest } from '../protocol/events';
+import { scaleCamera } from '../scene/camera';
+import { encodeJpeg } from './encode';
+import type { SceneRuntime } from './runtime';
+
+export const IDLE_FULL_RES_MS = 150;
+export const ACK_TIMEOUT_MS = 3000;
+const FRAME_BUDGET_MS = 33;
+const MIN_SCALE = 0.25;
+
+export interface FrameSink {
+  frame(f: FramePayload): void;
+  error(message: string): void;
+}
+
+interface ClientState {
+  id: string;
+  runtime: SceneRuntime;
+  sink: FrameSink;
+  pending: (ViewRequest & { receivedAt: number; reduced: boolean }) | null;
+  latest: ViewRequest | null;
+  lastViewAt: number;
+  inFlight: { seq: number; since: number } | null;
+  rendering: boolean;
+  lastFrameReduced: boolean;
+  idleTimer: NodeJS.Timeout | null;
+  frameSeq: number;
+}
+
+export interface SchedulerStats {
+  framesSent: number;
+  framesDropped: number;
+}
+
+export class FrameScheduler {
+  private clients = new Map<string, ClientState>();
+  private order: string[] = [];
+  private cursor = 0;
+  private busy = false;
+  /** Exponential moving average of render+encode cost, ms per megapixel. */
+  private msPerMpx = 20;
+  readonly stats: SchedulerStats = { framesSent: 0, framesDropped: 0 };
+
+  addClient(id: string, runtime: SceneRuntime, sink: FrameSink): void {
+    this.removeClient(id);
+    this.clients.set(id, {
+      id, runtime, sink, pending: null, latest: null, lastViewAt: 0, inFlight: null,
+      rendering: false, lastFrameReduced: false, idleTimer: null, frameSeq: 0,
+    });
+    this.order.push(id);
+  }
+
+  removeClient(id: string): void {
+    const c = this.clients.get(id);
+    if (!c) return;
+    if (c.idleTimer) clearTimeout(c.idleTimer);
+    this.clients.delete(id);
+    this.order = this.order.filter((x) => x !== id);
+  }
+
+  has(id: string): boolean {
+    return this.clients.has(id);
+  }
+
+  request(id: string, req: ViewRequest): void {
+    const c = this.clients.get(id);
+    if (!c) return;
+    const now = performance.now();
+    const moving = req.moving ?? now - c.lastViewAt < IDLE_FULL_RES_MS;
+    if (c.pending) this.stats.framesDropped++;
+    c.pending = { ...req, receivedAt: now, reduced: moving };
+    c.latest = req;
+    c.lastViewAt = now;
+    if (c.idleTimer) clearTimeout(c.idleTimer);
+    c.idleTimer = null;
+    if (moving) this.armIdle(c);
+    this.pump();
+  }
+
+  ack(id: string, seq: number): void {
+    const c = this.clients.get(id);
+    if (!c || !c.inFlight || seq < c.inFlight.seq) return;
+    c.inFlight = null;
+    this.pump();
+  }
+
+  /** After the camera stops, re-render the last view at full resolution. */
+  private armIdle(c: ClientState): void {
+    c.idleTimer = setTimeout(() => {
+      c.idleTimer = null;
+      if (!this.clients.has(c.id) || !c.latest) return;
+      const pendingFull = c.pending && !c.pending.reduced;
+      if (!pendingFull && (c.lastFrameReduced || c.pending)) {
+        c.pending = { ...c.latest, moving: false, receivedAt: performance.now(), reduced: false };
+        this.pump();
+      }
+    }, IDLE_FULL_RES_MS);
+  }
+
+  private nextReady(): ClientState | null {
+    const now = performance.now();
+    for (let i = 0; i < this.order.length; i++) {
+      const idx = (this.cursor + i) % this.order.length;
+      const c = this.clients.get(this.order[idx]!);
+      if (!c || !c.pending || c.rendering) continue;
+      if (c.inFlight && now - c.inFlight.since > ACK_TIMEOUT_MS) c.inFlight = null; // lost ack
+      if (c.inFlight) continue;
+      this.cursor = (idx + 1) % this.order.length;
+      return c;
+    }
+    return null;
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const c = this.nextReady();
+    if (!c) return;
+    const req = c.pending!;
+    c.pending = null;
+    c.rendering = true;
+    this.busy = true;
+    void this.renderOne(c, req).finally(() => {
+      c.rendering = false;
+      this.pump();
+    });
+  }
+
+  private chooseScale(width: number, height: number): number {
+    const mpx = (width * height) / 1e6;
+    const s = Math.sqrt(FRAME_BUDGET_MS / Math.max(1e-3, this.msPerMpx * mpx));
+    return Math.min(1, Math.max(MIN_SCALE, s));
+  }
+
+  private async renderOne(c: ClientState, req: ViewRequest & { receivedAt: number; reduced: boolean }): Promise<void> {
+    const start = performance.now();
+    let encodeStarted = false;
+    try {
+      const full = req.camera;
+      const scale = req.reduced ? this.chooseScale(full.width, full.height) : 1;
+      const w = Math.max(1, Math.round(full.width * scale));
+      const h = Math.max(1, Math.round(full.height * scale));
+      const camera = scale === 1 ? full : scaleCamera(full, w, h);
+      const out = await c.runtime.render(camera, req.t);
+      const rendered = performance.now();
+      // Free the renderer for the next client while this frame encodes.
+      this.busy = false;
+      encodeStarted = true;
+      queueMicrotask(() => this.pump());
+      const jpeg = await encodeJpeg(out.rgb, out.width, out.height);
+      const done = performance.now();
+      const mpx = (w * h) / 1e6;
+      this.msPerMpx = 0.7 * this.msPerMpx + 0.3 * ((done - start) / Math.max(mpx, 1e-3));
+      if (!this.clients.has(c.id)) return;
+      const timings: StageTimings = {
+        queueMs: start - req.receivedAt,
+        deformMs: out.timings.deformMs,
+        renderMs: rendered - start - out.timings.deformMs,
+        encodeMs: done - rendered,
+        totalMs: done - req.receivedAt,
+      };
+      c.frameSeq++;
+      c.inFlight = { seq: c.frameSeq, since: done };
+      c.lastFrameReduced = scale < 1;
+      this.stats.framesSent++;
+      c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend });
+      if (c.lastFrameReduced && !c.idleTimer && !c.pending) this.armIdle(c);
+    } catch (err) {
+      c.sink.error(`render failed: ${(err as Error).message}`);
+    } finally {
+      if (!encodeStarted) this.busy = false;
+    }
+  }
+}

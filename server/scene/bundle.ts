@@ -1,0 +1,196 @@
+// Scene bundle on disk: `bundle.json` (small header) + `data.bin` (raw little-endian arrays,
+// 64-byte aligned) that loads with one read and no parsing. See docs/ARCHITECTURE.md.
+import { mkdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
+import path from 'node:path';
+import { floatToHalf, halfToFloat } from './half';
+import type { DatasetView } from '../protocol/events';
+import type { CameraJSON, DeformKeyframe, GaussianCloud, SemanticFeatures, ShDegree } from './types';
+import { shCoeffCount } from './types';
+
+export const BUNDLE_FORMAT = 'splatsync-bundle';
+export const BUNDLE_VERSION = 1;
+
+type DType = 'f32' | 'f16' | 'u8';
+interface ArrayEntry {
+  dtype: DType;
+  shape: number[];
+  offset: number;
+  byteLength: number;
+}
+
+export interface BundleHeader {
+  format: typeof BUNDLE_FORMAT;
+  version: number;
+  id: string;
+  name: string;
+  createdAt: string;
+  source: string;
+  count: number;
+  shDegree: ShDegree;
+  featureDim: number;
+  background: [number, number, number];
+  home: { camera: CameraJSON; target: [number, number, number]; up: [number, number, number] };
+  views: DatasetView[];
+  partNames?: string[];
+  keyframeTimes: number[];
+  arrays: Record<string, ArrayEntry>;
+}
+
+export interface SceneBundle {
+  header: BundleHeader;
+  cloud: GaussianCloud;
+  /** [N,D] fp16 bits, as stored (selection converts what it needs). */
+  featuresHalf: Uint16Array | null;
+  partIds: Uint8Array | null;
+  keyframes: DeformKeyframe[];
+}
+
+export interface BundleInput {
+  id: string;
+  name: string;
+  source: string;
+  cloud: GaussianCloud;
+  features: SemanticFeatures | null;
+  partIds?: Uint8Array | null;
+  partNames?: string[];
+  keyframes: DeformKeyframe[];
+  views: DatasetView[];
+  home: BundleHeader['home'];
+  background: [number, number, number];
+}
+
+const ALIGN = 64;
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/** Writes a bundle atomically: into a temp dir beside the target, then one rename. */
+export async function writeBundle(scenesDir: string, input: BundleInput): Promise<string> {
+  const { cloud } = input;
+  const n = cloud.count;
+  const k = shCoeffCount(cloud.shDegree);
+  const parts: { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[] = [];
+  const add = (name: string, dtype: DType, shape: number[], arr: Float32Array | Uint16Array | Uint8Array) => {
+    const expected = shape.reduce((a, b) => a * b, 1);
+    if (arr.length !== expected) throw new Error(`bundle array ${name}: expected ${expected} values (${shape.join('x')}), got ${arr.length}`);
+    parts.push({ name, dtype, shape, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
+  };
+  add('positions', 'f32', [n, 3], cloud.positions);
+  add('rotations', 'f32', [n, 4], cloud.rotations);
+  add('logScales', 'f32', [n, 3], cloud.logScales);
+  add('opacityLogits', 'f32', [n], cloud.opacityLogits);
+  add('sh', 'f16', [n, k, 3], floatToHalf(cloud.sh));
+  if (input.features) add('features', 'f16', [n, input.features.dim], floatToHalf(input.features.data));
+  if (input.partIds) add('partIds', 'u8', [n], input.partIds);
+  const kfs = [...input.keyframes].sort((a, b) => a.t - b.t);
+  kfs.forEach((kf, i) => {
+    add(`kf${i}.dxyz`, 'f16', [n, 3], floatToHalf(kf.dxyz));
+    add(`kf${i}.drot`, 'f16', [n, 4], floatToHalf(kf.drot));
+    add(`kf${i}.dscale`, 'f16', [n, 3], floatToHalf(kf.dscale));
+  });
+
+  const arrays: Record<string, ArrayEntry> = {};
+  let offset = 0;
+  for (const p of parts) {
+    arrays[p.name] = { dtype: p.dtype, shape: p.shape, offset, byteLength: p.bytes.byteLength };
+    offset = align(offset + p.bytes.byteLength);
+  }
+  const data = new Uint8Array(offset);
+  for (const p of parts) data.set(p.bytes, arrays[p.name]!.offset);
+
+  const header: BundleHeader = {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    id: input.id,
+    name: input.name,
+    createdAt: new Date().toISOString(),
+    source: input.source,
+    count: n,
+    shDegree: cloud.shDegree,
+    featureDim: input.features?.dim ?? 0,
+    background: input.background,
+    home: input.home,
+    views: input.views,
+    partNames: input.partNames,
+    keyframeTimes: kfs.map((kf) => kf.t),
+    arrays,
+  };
+  const finalDir = path.join(scenesDir, input.id);
+  const tmpDir = path.join(scenesDir, `.tmp-${input.id}-${process.pid}-${Date.now()}`);
+  await mkdir(tmpDir, { recursive: true });
+  try {
+    await writeFile(path.join(tmpDir, 'data.bin'), data);
+    await writeFile(path.join(tmpDir, 'bundle.json'), JSON.stringify(header, null, 1));
+    await rm(finalDir, { recursive: true, force: true });
+    await rename(tmpDir, finalDir);
+  } catch (err) {
+    await rm(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+  return finalDir;
+}
+
+export class BundleError extends Error {}
+
+export async function readBundleHeader(dir: string): Promise<BundleHeader> {
+  const file = path.join(dir, 'bundle.json');
+  let header: BundleHeader;
+  try {
+    header = JSON.parse(await readFile(file, 'utf8')) as BundleHeader;
+  } catch (err) {
+    throw new BundleError(`${file}: cannot read the bundle header (${(err as Error).message})`);
+  }
+  if (header.format !== BUNDLE_FORMAT) throw new BundleError(`${file}: not a Splatsync bundle`);
+  if (header.version !== BUNDLE_VERSION) throw new BundleError(`${file}: bundle version ${header.version}, this Splatsync reads ${BUNDLE_VERSION}; re-import the scene`);
+  return header;
+}
+
+/** Loads a bundle with one read of data.bin; arrays are views into that one buffer where the dtype allows. */
+export async function loadBundle(dir: string): Promise<SceneBundle> {
+  const header = await readBundleHeader(dir);
+  const file = path.join(dir, 'data.bin');
+  const fh = await open(file, 'r');
+  let buf: Uint8Array;
+  try {
+    const { size } = await fh.stat();
+    buf = new Uint8Array(size);
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await fh.read(buf, read, size - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    if (read !== size) throw new BundleError(`${file}: short read (${read} of ${size} bytes)`);
+  } finally {
+    await fh.close();
+  }
+  const view = (name: string, dtype: DType, required: boolean): Float32Array | Uint16Array | Uint8Array | null => {
+    const e = header.arrays[name];
+    if (!e) {
+      if (required) throw new BundleError(`${file}: array ${name} is missing`);
+      return null;
+    }
+    if (e.dtype !== dtype) throw new BundleError(`${file}: array ${name} is ${e.dtype}, expected ${dtype}`);
+    if (e.offset % ALIGN !== 0 || e.offset + e.byteLength > buf.byteLength) throw new BundleError(`${file}: array ${name} lies outside the file (truncated bundle?)`);
+    if (dtype === 'f32') return new Float32Array(buf.buffer, e.offset, e.byteLength / 4);
+    if (dtype === 'f16') return new Uint16Array(buf.buffer, e.offset, e.byteLength / 2);
+    return new Uint8Array(buf.buffer, e.offset, e.byteLength);
+  };
+  const f32 = (name: string) => view(name, 'f32', true) as Float32Array;
+  const f16 = (name: string) => halfToFloat(view(name, 'f16', true) as Uint16Array);
+  const cloud: GaussianCloud = {
+    count: header.count,
+    shDegree: header.shDegree,
+    positions: f32('positions'),
+    rotations: f32('rotations'),
+    logScales: f32('logScales'),
+    opacityLogits: f32('opacityLogits'),
+    sh: f16('sh'),
+  };
+  const keyframes = header.keyframeTimes.map((t, i) => ({ t, dxyz: f16(`kf${i}.dxyz`), drot: f16(`kf${i}.drot`), dscale: f16(`kf${i}.dscale`) }));
+  return {
+    header,
+    cloud,
+    featuresHalf: view('features', 'f16', false) as Uint16Array | null,
+    partIds: view('partIds', 'u8', false) as Uint8Array | null,
+    keyframes,
+  };
+}

@@ -1,0 +1,24 @@
+// A data dir with the demo scene, shared by the tests of one run and reused across runs
+// while the demo generator's sources are unchanged (keyed by their hash).
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SceneStore } from '../../server/scene/store';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const TEST_OUTPUT = path.join(ROOT, 'test-output');
+export const REALDATA = path.resolve(ROOT, '../shared/realdata');
+
+function demoSourceHash(): string {
+  const h = createHash('sha256');
+  const files = ['server/scene/bundle.ts', 'server/scene/half.ts', ...readdirSync(path.join(ROOT, 'server/scene/demo')).sort().map((f) => `server/scene/demo/${f}`)];
+  for (const f of files) h.update(readFileSync(path.join(ROOT, f)));
+  return h.digest('hex').slice(0, 12);
+}
+
+export async function demoDataDir(): Promise<string> {
+  const dir = path.join(TEST_OUTPUT, `data-demo-${demoSourceHash()}`);
+  await new SceneStore(dir).ensureDemo();
+  return dir;
+}
