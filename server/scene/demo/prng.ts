@@ -1,7 +1,7 @@
 // Seeded pseudo-random numbers for the demo scene: sfc32 seeded through splitmix32, Box–Muller
 // normals on top. Only 32-bit integer arithmetic and dmath.ts, so every machine draws the same
 // sequence for the same seed.
-import { dcos, dlog, dsin } from './dmath';
+import { dlog } from './dmath';
 
 /** Murmur3's 32-bit finalizer: a well-mixed hash of one 32-bit word. */
 function fmix32(h: number): number {
@@ -63,17 +63,24 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
-  /** Standard normal (Box–Muller, the second value of each pair is kept for the next call). */
+  /** Standard normal (Box–Muller in Marsaglia's polar form; the pair's second value is kept). */
   normal(): number {
     if (this.hasSpare) {
       this.hasSpare = false;
       return this.spare;
     }
-    const r = Math.sqrt(-2 * dlog(this.next()));
-    const th = 2 * Math.PI * this.next();
-    this.spare = r * dsin(th);
+    let u = 0;
+    let v = 0;
+    let s = 0;
+    do {
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
+      s = u * u + v * v;
+    } while (s >= 1);
+    const m = Math.sqrt((-2 * dlog(s)) / s);
+    this.spare = v * m;
     this.hasSpare = true;
-    return r * dcos(th);
+    return u * m;
   }
 
   /** A uniformly random unit vector in R^dim. */
