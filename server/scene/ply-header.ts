@@ -105,6 +105,7 @@ export function checkMagic(bytes: Uint8Array, fileName: string): void {
     bytes[2] === 0x79 && // y
     (bytes[3] === 0x0a || (bytes[3] === 0x0d && bytes[4] === 0x0a));
   if (ok) return;
+  if (bytes.length === 0) throw new PlyError(fileName, 'not a PLY file (the file is empty)');
   if (bytes.length < 4 && latin1(bytes, 0, bytes.length) === 'ply'.slice(0, bytes.length)) {
     throw new PlyError(fileName, `truncated header: the file ends after ${bytes.length} bytes, before "end_header"`);
   }

@@ -130,6 +130,7 @@ class VertexDecoder {
     this.types = el.properties.map((p) => p.type);
     for (const p of el.properties) {
       if (p.list) throw new PlyError(fileName, `list property ${shown(p.name)} in the vertex element is not supported`);
+      if (p.name === '__proto__') throw new PlyError(fileName, 'a vertex property named "__proto__" is not allowed');
     }
     const has = new Set(this.names);
     const missing = REQUIRED.filter((r) => !has.has(r));
@@ -387,8 +388,10 @@ function parseAsciiBody(bytes: Uint8Array, header: PlyHeader, decoder: VertexDec
     return null;
   };
   const parseNumber = (tok: string, type: PlyScalarType, where: () => string): number => {
-    const v = Number(tok);
-    if (Number.isNaN(v) && !/^[+-]?nan$/i.test(tok)) throw new PlyError(fileName, `${where()}: ${shown(tok)} is not a number`);
+    // C's printf writes inf, -inf, nan, -nan: read them as what they are, to be refused by name.
+    const special = /^([+-]?)(inf|infinity|nan)$/i.exec(tok);
+    const v = special ? (special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(tok);
+    if (Number.isNaN(v) && !special) throw new PlyError(fileName, `${where()}: ${shown(tok)} is not a number`);
     if (isIntegerType(type) && !Number.isInteger(v)) throw new PlyError(fileName, `${where()}: ${shown(tok)} is not an integer`);
     return v;
   };

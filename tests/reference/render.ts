@@ -51,9 +51,15 @@ export type CullReason = 'near' | 'degenerate' | 'transparent';
 // Small float64 helpers
 
 const matMul = (A: M3, B: M3): M3 => {
-  const out = new Array<number>(9).fill(0) as M3;
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) out[r * 3 + c] += A[r * 3 + k] * B[k * 3 + c];
-  return out;
+  const out: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 3; c++) {
+      let sum = 0;
+      for (let k = 0; k < 3; k++) sum += A[r * 3 + k]! * B[k * 3 + c]!;
+      out.push(sum);
+    }
+  }
+  return out as M3;
 };
 const transpose = (A: M3): M3 => [A[0], A[3], A[6], A[1], A[4], A[7], A[2], A[5], A[8]];
 const matVec = (A: M3, v: V3): V3 => [
@@ -290,17 +296,25 @@ export function compositePixel(i: number, j: number, sorted: readonly Preprocess
 export function renderReference(cloud: GaussianCloud, camera: CameraJSON, opts: ReferenceOptions): ReferenceImage {
   const { width, height } = camera;
   const sorted = preprocessAll(cloud, camera, opts.deform);
-  const xRange = sorted.map((g) => pixelRange(g.mean2D[0], g.extent[0], width));
-  const yRange = sorted.map((g) => pixelRange(g.mean2D[1], g.extent[1], height));
+  // The Gaussians each row can see, in sorted order (by their exact bounding boxes).
+  const rows: PreprocessedGaussian[][] = Array.from({ length: height }, () => []);
+  for (const g of sorted) {
+    const [y0, y1] = pixelRange(g.mean2D[1], g.extent[1], height);
+    for (let j = y0; j <= y1; j++) rows[j]!.push(g);
+  }
 
   const rgb = new Uint8Array(width * height * 3);
   const depth = new Float32Array(width * height);
   const alpha = new Float32Array(width * height);
   for (let j = 0; j < height; j++) {
-    // Only the Gaussians whose bounding box covers this row, still in sorted order.
-    const rowIdx = sorted.map((_, n) => n).filter((n) => yRange[n]![0] <= j && j <= yRange[n]![1]);
+    // ... and each pixel of the row, still in sorted order.
+    const columns: PreprocessedGaussian[][] = Array.from({ length: width }, () => []);
+    for (const g of rows[j]!) {
+      const [x0, x1] = pixelRange(g.mean2D[0], g.extent[0], width);
+      for (let i = x0; i <= x1; i++) columns[i]!.push(g);
+    }
     for (let i = 0; i < width; i++) {
-      const here = rowIdx.filter((n) => xRange[n]![0] <= i && i <= xRange[n]![1]).map((n) => sorted[n]!);
+      const here = columns[i]!;
       const { C, D, T } = compositePixel(i, j, here);
       const px = j * width + i;
       for (let c = 0; c < 3; c++) {

@@ -1,0 +1,22 @@
+// Server side: the root layout (dark theme for every page).
+import type { Metadata, Viewport } from 'next';
+import type { ReactNode } from 'react';
+import './globals.css';
+
+export const metadata: Metadata = {
+  title: 'Splatsync',
+  description: 'Collaborative annotation of dynamic semantic 3D Gaussian scenes',
+};
+
+export const viewport: Viewport = {
+  colorScheme: 'dark',
+  themeColor: '#0e0f12',
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}

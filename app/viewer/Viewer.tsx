@@ -1,0 +1,158 @@
+'use client';
+// Client side: the viewer screen for one scene (/s/<sceneId>). Header, canvas with HUD and
+// toasts, timeline; keyboard shortcuts. All streaming logic lives in ViewerSession.
+import Link from 'next/link';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { pageToken, tokenQuery } from '../lib/server-url';
+import { Hud } from './Hud';
+import { ViewerSession, type ViewerSnapshot } from './session';
+import { ShortcutsPanel } from './ShortcutsPanel';
+import { Timeline } from './Timeline';
+import { Toasts } from './Toasts';
+
+const noop = () => () => {};
+const INITIAL: ViewerSnapshot | null = null;
+
+function useSession(session: ViewerSession | null): ViewerSnapshot | null {
+  return useSyncExternalStore(
+    session ? session.subscribe : noop,
+    () => (session ? session.getSnapshot() : INITIAL),
+    () => INITIAL,
+  );
+}
+
+function isTextEntry(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  return target instanceof HTMLInputElement && target.type !== 'range' && target.type !== 'checkbox' && target.type !== 'button';
+}
+
+export function Viewer({ sceneId }: { sceneId: string }) {
+  const [session, setSession] = useState<ViewerSession | null>(null);
+  const [showShortcuts, setShowShortcuts] = useState(false);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const areaRef = useRef<HTMLDivElement>(null);
+  const snap = useSession(session);
+  const [token, setToken] = useState<string | undefined>(undefined);
+  useEffect(() => setToken(pageToken()), []);
+
+  useEffect(() => {
+    const s = new ViewerSession(sceneId);
+    setSession(s);
+    s.start();
+    return () => s.dispose();
+  }, [sceneId]);
+
+  useEffect(() => {
+    if (!session || !canvasRef.current || !areaRef.current) return;
+    return session.attach(canvasRef.current, areaRef.current);
+  }, [session]);
+
+  useEffect(() => {
+    if (!session) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || isTextEntry(e.target)) return;
+      switch (e.key) {
+        case ' ':
+          // a focused button would also "click" on space: let it, unless it is the play button itself
+          if (e.target instanceof HTMLButtonElement && e.target.dataset.testid !== 'play') return;
+          e.preventDefault();
+          if (e.repeat) return;
+          session.togglePlay();
+          break;
+        case 'ArrowLeft':
+        case 'ArrowRight':
+          e.preventDefault();
+          session.stepViewTime(e.key === 'ArrowLeft' ? -1 : 1);
+          break;
+        case 'Home':
+          e.preventDefault();
+          session.goHome();
+          break;
+        case '?':
+          e.preventDefault();
+          setShowShortcuts((v) => !v);
+          break;
+        case 'Escape':
+          setShowShortcuts(false);
+          break;
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [session]);
+
+  const scene = snap?.scene ?? null;
+  const listHref = `/${tokenQuery(token)}`;
+  const status = snap?.phase === 'error' ? 'error' : !snap || !snap.connected ? 'offline' : snap.phase === 'ready' ? 'live' : 'joining';
+
+  return (
+    <div className="viewer">
+      <header className="topbar">
+        <Link href={listHref} className="brand" title="All scenes">
+          Splatsync
+        </Link>
+        <span className="sep">/</span>
+        <span className="scene-name" data-testid="scene-name">
+          {scene?.name ?? sceneId}
+        </span>
+        {scene && (
+          <>
+            <span className="chip" title="render backend">
+              {scene.backend}
+            </span>
+            <span className="muted small">{scene.count.toLocaleString('en-US')} Gaussians</span>
+            {scene.dynamic && <span className="chip chip-accent">dynamic</span>}
+          </>
+        )}
+        <span className="grow" />
+        {snap?.connectProblem && <span className="muted small conn-problem">{snap.connectProblem}</span>}
+        <span className={`status status-${status}`} title={`connection: ${status}`}>
+          <span className="dot" />
+          {status}
+        </span>
+        <button className="icon-btn" title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts" onClick={() => setShowShortcuts((v) => !v)}>
+          ?
+        </button>
+      </header>
+
+      <main className="stage-area" ref={areaRef}>
+        <canvas ref={canvasRef} className="viewer-canvas" data-testid="viewer-canvas" />
+        {snap?.viewRect && scene && snap.viewIndex !== null && (
+          <div className="view-rect" style={{ left: snap.viewRect.left, top: snap.viewRect.top, width: snap.viewRect.width, height: snap.viewRect.height }}>
+            <span className="view-rect-label">
+              {scene.views[snap.viewIndex]?.split} {scene.views[snap.viewIndex]?.index} · {scene.views[snap.viewIndex]?.camera.width}×{scene.views[snap.viewIndex]?.camera.height}
+            </span>
+          </div>
+        )}
+        {snap && snap.phase === 'ready' && <Hud hud={snap.hud} />}
+        {snap && snap.phase !== 'ready' && snap.phase !== 'error' && (
+          <div className="overlay-center">
+            <div className="spinner" />
+            <div className="muted">{snap.phase === 'connecting' ? 'Connecting to the server…' : 'Opening the scene…'}</div>
+            {snap.connectProblem && <div className="muted small">{snap.connectProblem}</div>}
+          </div>
+        )}
+        {snap?.fatal && (
+          <div className="overlay-center error-screen" role="alert" data-testid="error-screen">
+            <div className="error-title">{snap.fatal.title}</div>
+            <div className="error-msg">{snap.fatal.message}</div>
+            <div className="error-hint">{snap.fatal.hint}</div>
+            <div className="error-actions">
+              <button className="btn" onClick={() => window.location.reload()}>
+                Reload
+              </button>
+              <Link className="btn btn-ghost" href={listHref}>
+                Scene list
+              </Link>
+            </div>
+          </div>
+        )}
+        {snap && session && <Toasts toasts={snap.toasts} onDismiss={(id) => session.dismissToast(id)} />}
+      </main>
+
+      {snap && session ? <Timeline snap={snap} session={session} /> : <footer className="timeline" />}
+      {showShortcuts && <ShortcutsPanel onClose={() => setShowShortcuts(false)} />}
+    </div>
+  );
+}

@@ -1,0 +1,498 @@
+'use client';
+// Client side: one viewer session. Owns the socket (join, view requests, frames, acks, errors),
+// the playback clock and the HUD numbers, drives the three.js stage, and exposes an immutable
+// snapshot for React (subscribe / getSnapshot, for useSyncExternalStore).
+//
+// Frame flow (server/protocol/events.ts): camera or time change -> `view:set` {seq, camera, t,
+// moving} (at most one per animation frame, only when something changed) -> the server renders
+// latest-wins -> `frame` {jpeg, seq, viewSeq, ...} -> decode, draw, then `frame:ack` {seq}
+// (the server keeps at most one frame in flight per client until it is acked).
+import { io, type Socket } from 'socket.io-client';
+import {
+  PROTOCOL_VERSION,
+  SceneInfo,
+  describeZodError,
+  type Ack,
+  type ClientToServer,
+  type ErrorPayload,
+  type FramePayload,
+  type ServerToClient,
+  type StageTimings,
+  type ViewRequest,
+} from '../../server/protocol';
+import { SERVER_URL, pageToken } from '../lib/server-url';
+import { hintFor } from './error-hints';
+import { ViewerStage, type ReferenceRect } from './stage';
+import { FrameRateMeter, LatencyTracker } from './stats';
+
+export type Phase = 'connecting' | 'joining' | 'ready' | 'error';
+
+export interface FatalError {
+  title: string;
+  message: string;
+  hint: string;
+  code?: string;
+}
+
+export interface Toast {
+  id: number;
+  title: string;
+  message: string;
+  hint: string;
+  count: number;
+}
+
+export interface HudStats {
+  fps: number;
+  latencyMs: number | null;
+  timings: StageTimings | null;
+  width: number;
+  height: number;
+  scale: number;
+  backend: string;
+  framesShown: number;
+}
+
+export interface ViewerSnapshot {
+  phase: Phase;
+  connected: boolean;
+  /** Last connection problem while (re)connecting, shown beside the status. */
+  connectProblem: string | null;
+  fatal: FatalError | null;
+  scene: SceneInfo | null;
+  t: number;
+  playing: boolean;
+  /** Playback speed multiplier (1 = the whole [0, 1] time range in LOOP_SECONDS). */
+  speed: number;
+  /** Index into scene.views while the camera is exactly at that dataset view, else null. */
+  viewIndex: number | null;
+  /** The dataset view's image on the canvas (CSS px), while viewIndex is set. */
+  viewRect: ReferenceRect | null;
+  hud: HudStats;
+  toasts: readonly Toast[];
+}
+
+/** What tests read (Playwright): updated on every displayed frame. */
+export interface SplatsyncTestHook {
+  framesShown: number;
+  lastFrame: { seq: number; viewSeq: number; width: number; height: number; t: number } | null;
+}
+
+declare global {
+  interface Window {
+    __splatsync?: SplatsyncTestHook;
+  }
+}
+
+/** Seconds for t to run through [0, 1] at speed 1. */
+export const LOOP_SECONDS = 8;
+/** The camera counts as moving for this long after its last change (wheel, keys). */
+const SETTLE_MS = 150;
+const TOAST_MS = 8000;
+const JOIN_TIMEOUT_MS = 15000;
+
+type ClientSocket = Socket<ServerToClient, ClientToServer>;
+
+export class ViewerSession {
+  private state: ViewerSnapshot = {
+    phase: 'connecting',
+    connected: false,
+    connectProblem: null,
+    fatal: null,
+    scene: null,
+    t: 0,
+    playing: false,
+    speed: 1,
+    viewIndex: null,
+    viewRect: null,
+    hud: { fps: 0, latencyMs: null, timings: null, width: 0, height: 0, scale: 1, backend: '', framesShown: 0 },
+    toasts: [],
+  };
+  private readonly listeners = new Set<() => void>();
+
+  private socket: ClientSocket | null = null;
+  private stage: ViewerStage | null = null;
+  private joined = false;
+  private disposed = false;
+
+  // view requests
+  private seq = 0;
+  private viewDirty = false;
+  private lastSentKey = '';
+  private lastSentMoving = false;
+  private lastChangeAt = -Infinity;
+  private dragging = false;
+  private scrubbing = false;
+
+  // frames
+  private decodeChain: Promise<void> = Promise.resolve();
+  private framesShown = 0;
+  private lastFrame: FramePayload | null = null;
+  private readonly fps = new FrameRateMeter();
+  private readonly latency = new LatencyTracker();
+
+  // loop
+  private raf = 0;
+  private lastLoopAt = 0;
+  private lastHudAt = 0;
+  private needsRender = false;
+  private toastId = 0;
+  private readonly toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
+
+  constructor(readonly sceneId: string) {}
+
+  // ---- React store -------------------------------------------------------------------------
+
+  readonly subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+  readonly getSnapshot = (): ViewerSnapshot => this.state;
+
+  private patch(p: Partial<ViewerSnapshot>): void {
+    this.state = { ...this.state, ...p };
+    for (const fn of this.listeners) fn();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  start(): void {
+    const token = pageToken();
+    const opts = { auth: { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}) } };
+    const socket: ClientSocket = SERVER_URL ? io(SERVER_URL, opts) : io(opts);
+    this.socket = socket;
+    socket.on('connect', this.onConnect);
+    socket.on('disconnect', this.onDisconnect);
+    socket.on('connect_error', this.onConnectError);
+    socket.on('frame', this.onFrame);
+    socket.on('error', this.onServerError);
+    this.raf = requestAnimationFrame(this.loop);
+    window.__splatsync = { framesShown: 0, lastFrame: null };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    cancelAnimationFrame(this.raf);
+    for (const timer of this.toastTimers.values()) clearTimeout(timer);
+    this.socket?.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+    this.stage?.dispose();
+    this.stage = null;
+    this.listeners.clear();
+  }
+
+  /** Bind the stage to the canvas; returns the detach function. */
+  attach(canvas: HTMLCanvasElement, container: HTMLElement): () => void {
+    let stage: ViewerStage;
+    try {
+      stage = new ViewerStage(canvas, {
+        onUserCamera: () => {
+          this.lastChangeAt = performance.now();
+          this.viewDirty = true;
+          this.needsRender = true;
+          if (this.state.viewIndex !== null) this.patch({ viewIndex: null, viewRect: null });
+        },
+        onInteraction: (active) => {
+          this.dragging = active;
+          this.lastChangeAt = performance.now();
+        },
+      });
+    } catch (err) {
+      this.fail({
+        title: 'WebGL is not available',
+        message: err instanceof Error ? err.message : String(err),
+        hint: 'Enable hardware acceleration in the browser settings, or try another browser.',
+      });
+      return () => {};
+    }
+    this.stage = stage;
+    const resize = () => {
+      const r = container.getBoundingClientRect();
+      if (stage.resize(r.width, r.height, window.devicePixelRatio || 1)) {
+        this.viewDirty = true;
+        this.needsRender = true;
+        if (this.state.viewIndex !== null) this.patch({ viewRect: stage.referenceRect() });
+      }
+    };
+    const observer = new ResizeObserver(resize);
+    observer.observe(container);
+    // devicePixelRatio changes (browser zoom, moving to another screen) do not resize the element
+    window.addEventListener('resize', resize);
+    resize();
+    if (this.state.scene) this.applyHome(this.state.scene);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', resize);
+      if (this.stage === stage) this.stage = null;
+      stage.dispose();
+    };
+  }
+
+  // ---- user actions ------------------------------------------------------------------------
+
+  setTime(t: number): void {
+    const clamped = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+    if (clamped === this.state.t && this.state.viewIndex === null) return;
+    this.lastChangeAt = performance.now();
+    this.viewDirty = true;
+    this.patch({ t: clamped, viewIndex: null, viewRect: null });
+  }
+
+  /** The time slider is being dragged (frames may be rendered at reduced resolution meanwhile). */
+  setScrubbing(active: boolean): void {
+    this.scrubbing = active;
+    this.lastChangeAt = performance.now();
+  }
+
+  setPlaying(playing: boolean): void {
+    if (!this.state.scene?.dynamic) playing = false;
+    if (playing === this.state.playing) return;
+    this.lastChangeAt = performance.now();
+    this.patch({ playing, ...(playing ? { viewIndex: null, viewRect: null } : {}) });
+  }
+
+  togglePlay(): void {
+    this.setPlaying(!this.state.playing);
+  }
+
+  setSpeed(speed: number): void {
+    if (speed > 0 && Number.isFinite(speed)) this.patch({ speed });
+  }
+
+  /** Jump to the previous (-1) or next (+1) distinct dataset view time. */
+  stepViewTime(direction: -1 | 1): void {
+    const scene = this.state.scene;
+    if (!scene?.dynamic) return;
+    this.setPlaying(false);
+    const times = [...new Set(scene.views.map((v) => v.time))].sort((a, b) => a - b);
+    const t = this.state.t;
+    const eps = 1e-6;
+    let next: number | undefined;
+    if (times.length === 0) next = t + direction * 0.01;
+    else if (direction > 0) next = times.find((x) => x > t + eps) ?? times[times.length - 1];
+    else next = [...times].reverse().find((x) => x < t - eps) ?? times[0];
+    if (next !== undefined) this.setTime(next);
+  }
+
+  /** Put the camera exactly at dataset view `index`, at that view's own time. */
+  jumpToView(index: number): void {
+    const scene = this.state.scene;
+    const view = scene?.views[index];
+    if (!scene || !view) return;
+    this.setPlaying(false);
+    if (this.stage) {
+      this.stage.jumpTo(view.camera, scene.home.target, scene.home.up);
+    }
+    this.lastChangeAt = -Infinity;
+    this.viewDirty = true;
+    this.needsRender = true;
+    this.patch({ t: scene.dynamic ? Math.min(1, Math.max(0, view.time)) : this.state.t, viewIndex: index, viewRect: this.stage?.referenceRect() ?? null });
+  }
+
+  goHome(): void {
+    const scene = this.state.scene;
+    if (!scene || !this.stage) return;
+    this.applyHome(scene);
+    this.patch({ viewIndex: null, viewRect: null });
+  }
+
+  dismissToast(id: number): void {
+    clearTimeout(this.toastTimers.get(id));
+    this.toastTimers.delete(id);
+    this.patch({ toasts: this.state.toasts.filter((t) => t.id !== id) });
+  }
+
+  // ---- socket ------------------------------------------------------------------------------
+
+  private readonly onConnect = () => {
+    this.patch({ connected: true, connectProblem: null });
+    this.join();
+  };
+
+  private readonly onDisconnect = (reason: string) => {
+    this.joined = false;
+    this.latency.reset();
+    if (!this.disposed) this.patch({ connected: false, connectProblem: reason === 'io client disconnect' ? null : `disconnected (${reason}); reconnecting…` });
+  };
+
+  private readonly onConnectError = (err: Error & { data?: { code?: string; message?: string } }) => {
+    const socket = this.socket;
+    if (!socket) return;
+    // the server's handshake middleware says why in the message: "protocol_mismatch: ..."
+    const code = err.data?.code ?? /^([a-z_]+):/.exec(err.message)?.[1];
+    if (!socket.active) {
+      // the server refused the handshake (middleware error): socket.io will not retry
+      this.fail({
+        title: code === 'protocol_mismatch' ? 'Viewer and server versions differ' : code === 'forbidden' ? 'Access denied' : 'The server refused the connection',
+        message: err.data?.message ?? err.message,
+        hint: hintFor(code),
+        ...(code ? { code } : {}),
+      });
+      return;
+    }
+    this.patch({ connectProblem: `cannot reach the server (${err.message}); retrying…` });
+  };
+
+  private join(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    if (!this.state.scene) this.patch({ phase: 'joining' });
+    socket.timeout(JOIN_TIMEOUT_MS).emit('scene:join', { sceneId: this.sceneId }, (err: Error | null, res: Ack<SceneInfo>) => {
+      if (this.disposed || socket !== this.socket) return;
+      if (err) {
+        if (this.state.scene) {
+          this.toast('The server did not answer', 'Rejoining the scene timed out.', 'Reload the page; if it keeps happening, check that the server is running.');
+        } else {
+          this.fail({ title: 'The server did not answer', message: `No answer to joining scene "${this.sceneId}" within ${JOIN_TIMEOUT_MS / 1000} s.`, hint: 'Check that the Splatsync server is running, then reload the page.' });
+        }
+        return;
+      }
+      if (!res.ok) {
+        const title = res.code === 'not_found' ? 'Scene not found' : res.code === 'forbidden' ? 'Access denied' : 'Could not open the scene';
+        this.fail({ title, message: res.message, hint: hintFor(res.code), code: res.code });
+        return;
+      }
+      const parsed = SceneInfo.safeParse(res.data);
+      if (!parsed.success) {
+        this.fail({ title: 'Unexpected scene description', message: describeZodError(parsed.error), hint: hintFor('protocol_mismatch') });
+        return;
+      }
+      this.joined = true;
+      const first = !this.state.scene;
+      this.patch({ phase: 'ready', scene: parsed.data, hud: { ...this.state.hud, backend: parsed.data.backend } });
+      if (first) {
+        if (typeof document !== 'undefined') document.title = `${parsed.data.name} · Splatsync`;
+        if (this.stage) this.applyHome(parsed.data);
+      }
+      this.lastSentKey = ''; // (re)joined: the server has no view for us yet
+      this.viewDirty = true;
+    });
+  }
+
+  private applyHome(scene: SceneInfo): void {
+    if (!this.stage) return;
+    this.stage.setBackground(scene.background);
+    this.stage.jumpTo(scene.home.camera, scene.home.target, scene.home.up);
+    this.viewDirty = true;
+    this.needsRender = true;
+  }
+
+  private readonly onServerError = (e: ErrorPayload) => {
+    if (e.code === 'not_joined' && this.socket?.connected) {
+      this.joined = false;
+      this.join();
+      return;
+    }
+    const title = e.event ? `${e.event}: ${e.code.replace(/_/g, ' ')}` : e.code.replace(/_/g, ' ');
+    this.toast(title, e.message, hintFor(e.code));
+  };
+
+  private readonly onFrame = (f: FramePayload) => {
+    const socket = this.socket;
+    this.decodeChain = this.decodeChain.then(async () => {
+      if (this.disposed) return;
+      let bitmap: ImageBitmap | null = null;
+      try {
+        bitmap = await createImageBitmap(new Blob([f.jpeg as BlobPart], { type: 'image/jpeg' }), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      } catch (err) {
+        this.toast('A frame could not be decoded', err instanceof Error ? err.message : String(err), 'Frames resume with the next view; reload the page if the picture stays frozen.');
+      }
+      if (this.disposed) {
+        bitmap?.close();
+        return;
+      }
+      if (bitmap) {
+        if (this.stage) this.stage.showFrame(bitmap);
+        else bitmap.close();
+        this.displayed(f);
+      }
+      // ack even a frame that could not be shown: the server waits for it before sending the next
+      if (socket?.connected) socket.emit('frame:ack', { seq: f.seq });
+    });
+  };
+
+  private displayed(f: FramePayload): void {
+    const now = performance.now();
+    this.framesShown++;
+    this.lastFrame = f;
+    this.fps.tick(now);
+    this.latency.displayed(f.viewSeq, now);
+    window.__splatsync = { framesShown: this.framesShown, lastFrame: { seq: f.seq, viewSeq: f.viewSeq, width: f.width, height: f.height, t: f.t } };
+    this.needsRender = false; // showFrame just drew
+    this.updateHud(now);
+  }
+
+  private updateHud(now: number): void {
+    this.lastHudAt = now;
+    const f = this.lastFrame;
+    this.patch({
+      hud: {
+        fps: this.fps.fps(now),
+        latencyMs: this.latency.median(),
+        timings: f?.timings ?? null,
+        width: f?.width ?? 0,
+        height: f?.height ?? 0,
+        scale: f?.scale ?? 1,
+        backend: f?.backend ?? this.state.scene?.backend ?? '',
+        framesShown: this.framesShown,
+      },
+    });
+  }
+
+  // ---- per animation frame -----------------------------------------------------------------
+
+  private readonly loop = (now: number) => {
+    if (this.disposed) return;
+    this.raf = requestAnimationFrame(this.loop);
+    const dt = this.lastLoopAt ? Math.min(now - this.lastLoopAt, 100) : 0;
+    this.lastLoopAt = now;
+    if (this.state.playing) {
+      let t = this.state.t + (dt / 1000 / LOOP_SECONDS) * this.state.speed;
+      if (t > 1) t -= Math.floor(t);
+      this.viewDirty = true;
+      this.patch({ t });
+    }
+    this.sendView(now);
+    if (this.needsRender && this.stage) {
+      this.stage.render();
+      this.needsRender = false;
+    }
+    if (now - this.lastHudAt > 500) this.updateHud(now); // let the FPS decay to 0 when frames stop
+  };
+
+  private sendView(now: number): void {
+    const socket = this.socket;
+    const stage = this.stage;
+    if (!socket?.connected || !this.joined || !stage || !this.state.scene) return;
+    const moving = this.dragging || this.scrubbing || this.state.playing || now - this.lastChangeAt < SETTLE_MS;
+    if (!this.viewDirty && !(this.lastSentMoving && !moving)) return;
+    this.viewDirty = false;
+    const camera = stage.cameraJSON();
+    const key = JSON.stringify([camera, this.state.t, moving]);
+    if (key === this.lastSentKey) return;
+    this.lastSentKey = key;
+    this.lastSentMoving = moving;
+    const req: ViewRequest = { seq: ++this.seq, camera, t: this.state.t, moving };
+    socket.emit('view:set', req);
+    this.latency.sent(req.seq, now);
+  }
+
+  // ---- errors ------------------------------------------------------------------------------
+
+  private fail(fatal: FatalError): void {
+    this.patch({ phase: 'error', fatal, playing: false });
+  }
+
+  private toast(title: string, message: string, hint: string): void {
+    const same = this.state.toasts.find((t) => t.title === title && t.message === message);
+    const id = same?.id ?? ++this.toastId;
+    clearTimeout(this.toastTimers.get(id));
+    this.toastTimers.set(id, setTimeout(() => this.dismissToast(id), TOAST_MS));
+    if (same) {
+      this.patch({ toasts: this.state.toasts.map((t) => (t.id === id ? { ...t, count: t.count + 1 } : t)) });
+    } else {
+      this.patch({ toasts: [...this.state.toasts.slice(-3), { id, title, message, hint, count: 1 }] });
+    }
+  }
+}
