@@ -39,7 +39,10 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
     let p = runtimes.get(id);
     if (!p) {
-      p = SceneRuntime.load(deps.store, id, deps.backend);
+      p = SceneRuntime.load(deps.store, id, deps.backend).then((rt) => {
+        rt.deform?.onExact((t) => scheduler.refresh(rt, t));
+        return rt;
+      });
       runtimes.set(id, p);
       p.catch(() => runtimes.delete(id)); // let a later join retry
     }

@@ -40,6 +40,7 @@ function demoBundle(): SceneBundle {
     featuresHalf: null,
     partIds: d.partIds,
     keyframes: d.keyframes,
+    deformNet: null,
   };
 }
 
@@ -50,7 +51,7 @@ export async function runBench(opts: { quick?: boolean; log?: (m: string) => voi
 
   log('demo scene...');
   const bundle = demoBundle();
-  const runtime = SceneRuntime.fromBundle(bundle, 'cpu');
+  const runtime = await SceneRuntime.fromBundle(bundle, 'cpu');
   const home = bundle.header.home.camera;
   const t = 0.37;
   for (const [w, h] of [[800, 800], [1920, 1080]] as const) {

@@ -71,6 +71,8 @@ export interface FramePayload {
   jpeg: ArrayBuffer | Uint8Array;
   timings: StageTimings;
   backend: string;
+  /** False while a dynamic scene shows interpolated deformation; an exact frame follows. */
+  exact: boolean;
 }
 
 export interface ClientToServer {

@@ -5,6 +5,11 @@ import type { SceneInfo } from '../protocol/events';
 import type { SceneBundle } from '../scene/bundle';
 import type { SceneStore } from '../scene/store';
 import type { CameraJSON } from '../scene/types';
+import { DeformRunner } from '../deform/runner';
+import { DeformCache } from './deform-cache';
+
+/** Memory for exact deformation results of scenes with an MLP (SPLATSYNC_DEFORM_CACHE_MB). */
+const DEFORM_CACHE_BYTES = Number(process.env.SPLATSYNC_DEFORM_CACHE_MB ?? 512) * 2 ** 20;
 
 export type BackendName = 'cpu' | 'cuda';
 
@@ -25,16 +30,24 @@ export class SceneRuntime {
     readonly bundle: SceneBundle,
     readonly native: NativeScene,
     readonly backend: BackendName,
+    /** Present when the scene carries its deformation MLP. */
+    readonly deform: DeformCache | null,
   ) {}
 
-  static fromBundle(bundle: SceneBundle, backend: BackendName = selectBackend()): SceneRuntime {
+  static async fromBundle(bundle: SceneBundle, backend: BackendName = selectBackend()): Promise<SceneRuntime> {
     const native = createScene(bundle.cloud);
     for (const kf of bundle.keyframes) native.addKeyframe(kf);
-    return new SceneRuntime(bundle, native, backend);
+    let deform: DeformCache | null = null;
+    if (bundle.deformNet) {
+      const runner = await DeformRunner.create(bundle.deformNet.spec, bundle.deformNet.tensors);
+      deform = new DeformCache(native, runner, bundle.cloud.positions, DEFORM_CACHE_BYTES);
+      if (bundle.keyframes.length === 0) deform.request(0);
+    }
+    return new SceneRuntime(bundle, native, backend, deform);
   }
 
   static async load(store: SceneStore, id: string, backend?: BackendName): Promise<SceneRuntime> {
-    return SceneRuntime.fromBundle(await store.load(id), backend);
+    return await SceneRuntime.fromBundle(await store.load(id), backend);
   }
 
   get id(): string {
@@ -49,7 +62,7 @@ export class SceneRuntime {
       count: h.count,
       shDegree: h.shDegree,
       featureDim: h.featureDim,
-      dynamic: h.keyframeTimes.length > 0,
+      dynamic: h.keyframeTimes.length > 0 || Boolean(h.deformNet),
       background: h.background,
       home: h.home,
       views: h.views,
@@ -57,11 +70,28 @@ export class SceneRuntime {
     };
   }
 
+  /** The time a request for t renders at (see DeformCache.resolve). */
+  resolveTime(t: number): number {
+    return this.deform ? this.deform.resolve(t) : t;
+  }
+
+  /**
+   * Renders at t. With an MLP, a time not computed yet renders from the nearest computed
+   * keyframes and the exact deformation is requested (`deform.onExact` fires when ready).
+   */
   render(camera: CameraJSON, t: number): Promise<RenderOutput> {
-    return this.native.render({ camera, t, background: this.bundle.header.background });
+    const rt = this.resolveTime(t);
+    this.deform?.request(rt);
+    return this.native.render({ camera, t: rt, background: this.bundle.header.background });
+  }
+
+  /** Whether a frame at t shows the exact deformation (always, without an MLP). */
+  isExact(t: number): boolean {
+    return this.deform ? this.deform.isExact(t) : true;
   }
 
   dispose(): void {
+    this.deform?.dispose();
     this.native.dispose();
   }
 }

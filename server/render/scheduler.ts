@@ -69,6 +69,16 @@ export class FrameScheduler {
     return this.clients.has(id);
   }
 
+  /** The exact deformation at t became available: re-render the clients showing t. */
+  refresh(runtime: SceneRuntime, t: number): void {
+    const now = performance.now();
+    for (const c of this.clients.values()) {
+      if (c.runtime !== runtime || !c.latest || c.pending || runtime.resolveTime(c.latest.t) !== t) continue;
+      c.pending = { ...c.latest, moving: false, receivedAt: now, reduced: false };
+    }
+    this.pump();
+  }
+
   request(id: string, req: ViewRequest): void {
     const c = this.clients.get(id);
     if (!c) return;
@@ -147,6 +157,7 @@ export class FrameScheduler {
       const w = Math.max(1, Math.round(full.width * scale));
       const h = Math.max(1, Math.round(full.height * scale));
       const camera = scale === 1 ? full : scaleCamera(full, w, h);
+      const exact = c.runtime.isExact(req.t);
       const out = await c.runtime.render(camera, req.t);
       const rendered = performance.now();
       // Free the renderer for the next client while this frame encodes.
@@ -169,7 +180,7 @@ export class FrameScheduler {
       c.inFlight = { seq: c.frameSeq, since: done };
       c.lastFrameReduced = scale < 1;
       this.stats.framesSent++;
-      c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend });
+      c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend, exact });
       if (c.lastFrameReduced && !c.idleTimer && !c.pending) this.armIdle(c);
     } catch (err) {
       c.sink.error(`render failed: ${(err as Error).message}`);

@@ -4,6 +4,8 @@ import { mkdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import { floatToHalf, halfToFloat } from './half';
 import type { DatasetView } from '../protocol/events';
+import type { DeformNetworkSpec } from '../deform/network';
+import type { Tensor } from '../import/pth';
 import type { CameraJSON, DeformKeyframe, GaussianCloud, SemanticFeatures, ShDegree } from './types';
 import { shCoeffCount } from './types';
 
@@ -33,7 +35,14 @@ export interface BundleHeader {
   views: DatasetView[];
   partNames?: string[];
   keyframeTimes: number[];
+  /** The deformation MLP (imported DGD / Deformable-3DGS scenes); weights are `net:<key>` arrays. */
+  deformNet?: { spec: DeformNetworkSpec; keys: string[] };
   arrays: Record<string, ArrayEntry>;
+}
+
+export interface DeformNet {
+  spec: DeformNetworkSpec;
+  tensors: Map<string, Tensor>;
 }
 
 export interface SceneBundle {
@@ -43,6 +52,7 @@ export interface SceneBundle {
   featuresHalf: Uint16Array | null;
   partIds: Uint8Array | null;
   keyframes: DeformKeyframe[];
+  deformNet: DeformNet | null;
 }
 
 export interface BundleInput {
@@ -57,6 +67,7 @@ export interface BundleInput {
   views: DatasetView[];
   home: BundleHeader['home'];
   background: [number, number, number];
+  deformNet?: DeformNet | null;
 }
 
 const ALIGN = 64;
@@ -87,6 +98,12 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
     add(`kf${i}.dscale`, 'f16', [n, 3], floatToHalf(kf.dscale));
   });
 
+  const netKeys = input.deformNet ? [...input.deformNet.tensors.keys()] : [];
+  for (const key of netKeys) {
+    const tensor = input.deformNet!.tensors.get(key)!;
+    add(`net:${key}`, 'f32', tensor.shape, tensor.data);
+  }
+
   const arrays: Record<string, ArrayEntry> = {};
   let offset = 0;
   for (const p of parts) {
@@ -111,6 +128,7 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
     views: input.views,
     partNames: input.partNames,
     keyframeTimes: kfs.map((kf) => kf.t),
+    deformNet: input.deformNet ? { spec: input.deformNet.spec, keys: netKeys } : undefined,
     arrays,
   };
   const finalDir = path.join(scenesDir, input.id);
@@ -186,11 +204,21 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
     sh: f16('sh'),
   };
   const keyframes = header.keyframeTimes.map((t, i) => ({ t, dxyz: f16(`kf${i}.dxyz`), drot: f16(`kf${i}.drot`), dscale: f16(`kf${i}.dscale`) }));
+  let deformNet: DeformNet | null = null;
+  if (header.deformNet) {
+    const tensors = new Map<string, Tensor>();
+    for (const key of header.deformNet.keys) {
+      const e = header.arrays[`net:${key}`];
+      tensors.set(key, { dtype: 'float32', shape: e?.shape ?? [], data: f32(`net:${key}`), device: 'cpu' });
+    }
+    deformNet = { spec: header.deformNet.spec, tensors };
+  }
   return {
     header,
     cloud,
     featuresHalf: view('features', 'f16', false) as Uint16Array | null,
     partIds: view('partIds', 'u8', false) as Uint8Array | null,
     keyframes,
+    deformNet,
   };
 }
