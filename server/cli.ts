@@ -19,6 +19,7 @@ const USAGE = `splatsync ${VERSION}
 
 Usage:
   splatsync serve [--port P] [--data DIR] [--scene ID] [--no-ui] [--host H]
+  splatsync import MODEL_DIR [--dataset DIR] [--iteration N] [--name S] [--bake]
   splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
   splatsync info
   splatsync bench [--json F] [--quick]
@@ -56,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'render':
         return await render(rest);
+      case 'import':
+        return await importCmd(rest);
       case 'info':
         out(JSON.stringify(info(), null, 2));
         return 0;
@@ -169,8 +172,12 @@ async function render(argv: string[]): Promise<number> {
       const k = num(values.view as string, 'view', { int: true, min: 0 })!;
       const split = (values.split as string | undefined) ?? 'train';
       const views = runtime.info().views.filter((v) => v.split === split);
-      const v = views[k];
-      if (!v) throw new UsageError(`--view ${k}: the ${split} split of scene ${sceneId} has ${views.length} views (0..${views.length - 1})`);
+      // K is the frame's index in its split as the dataset lists it (views may have gaps).
+      const v = views.find((x) => x.index === k);
+      if (!v) {
+        const ids = views.map((x) => x.index);
+        throw new UsageError(`--view ${k}: the ${split} split of scene ${sceneId} has ${views.length} views${ids.length ? ` (indices ${ids[0]}..${ids[ids.length - 1]})` : ''}`);
+      }
       camera = v.camera;
       t ??= v.time;
     } else {
@@ -208,5 +215,36 @@ async function bench(argv: string[]): Promise<number> {
   const report = await runBench({ quick: Boolean(values.quick), log: (m) => err(m) });
   out(report.table);
   if (values.json) await writeFile(values.json as string, JSON.stringify(report.json, null, 2));
+  return 0;
+}
+
+async function importCmd(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    dataset: { type: 'string' },
+    iteration: { type: 'string' },
+    name: { type: 'string' },
+    bake: { type: 'boolean' },
+  });
+  const modelDir = positionals[0];
+  if (!modelDir || positionals.length > 1) throw new UsageError('import needs exactly one MODEL_DIR (a training output folder or a .ply file)');
+  const store = new SceneStore(resolveDataDir(values.data as string | undefined));
+  const { importModel } = await import('./import/index');
+  const { ProgressBar } = await import('./progress');
+  const bar = new ProgressBar(process.stderr);
+  const res = await importModel(
+    store,
+    {
+      modelDir,
+      dataset: values.dataset as string | undefined,
+      iteration: num(values.iteration as string | undefined, 'iteration', { int: true, min: 0 }),
+      name: values.name as string | undefined,
+      bake: Boolean(values.bake),
+    },
+    (p) => bar.update(p.fraction, p.message),
+  );
+  bar.done();
+  for (const w of res.warnings) err(`warning: ${w}`);
+  const port = Number(process.env.PORT ?? 3000);
+  out(JSON.stringify({ sceneId: res.sceneId, url: `http://localhost:${port}/s/${res.sceneId}` }));
   return 0;
 }

@@ -6,7 +6,7 @@ import { floatToHalf, halfToFloat } from './half';
 import type { DatasetView } from '../protocol/events';
 import type { DeformNetworkSpec } from '../deform/network';
 import type { Tensor } from '../import/pth';
-import type { CameraJSON, DeformKeyframe, GaussianCloud, SemanticFeatures, ShDegree } from './types';
+import type { CameraJSON, DeformKeyframe, DeformSample, GaussianCloud, SemanticFeatures, ShDegree } from './types';
 import { shCoeffCount } from './types';
 
 export const BUNDLE_FORMAT = 'splatsync-bundle';
@@ -33,6 +33,8 @@ export interface BundleHeader {
   background: [number, number, number];
   home: { camera: CameraJSON; target: [number, number, number]; up: [number, number, number] };
   views: DatasetView[];
+  /** Absolute dataset directory at import time; views' `image` paths are relative to it. */
+  datasetDir?: string;
   partNames?: string[];
   keyframeTimes: number[];
   /** The deformation MLP (imported DGD / Deformable-3DGS scenes); weights are `net:<key>` arrays. */
@@ -55,6 +57,12 @@ export interface SceneBundle {
   deformNet: DeformNet | null;
 }
 
+/** Keyframes computed while the bundle is written (bake), so they are never all in memory. */
+export interface LazyKeyframes {
+  times: number[];
+  compute: (t: number, index: number) => Promise<DeformSample>;
+}
+
 export interface BundleInput {
   id: string;
   name: string;
@@ -63,55 +71,81 @@ export interface BundleInput {
   features: SemanticFeatures | null;
   partIds?: Uint8Array | null;
   partNames?: string[];
-  keyframes: DeformKeyframe[];
+  keyframes: DeformKeyframe[] | LazyKeyframes;
   views: DatasetView[];
+  datasetDir?: string;
   home: BundleHeader['home'];
   background: [number, number, number];
   deformNet?: DeformNet | null;
+  /** Replace an existing scene of this id (default: refuse). */
+  replace?: boolean;
 }
 
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Writes a bundle atomically: into a temp dir beside the target, then one rename. */
+type TypedArray = Float32Array | Uint16Array | Uint8Array;
+interface Part {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Produces the bytes when it is this part's turn to be written. */
+  bytes: () => Promise<TypedArray> | TypedArray;
+}
+const BYTES: Record<DType, number> = { f32: 4, f16: 2, u8: 1 };
+
+/**
+ * Writes a bundle atomically: into a temp dir beside the target, then one rename; a failure
+ * (or a throwing keyframe computation) leaves nothing behind. Parts are written one at a
+ * time, so a baked scene never holds all its keyframes in memory.
+ */
 export async function writeBundle(scenesDir: string, input: BundleInput): Promise<string> {
   const { cloud } = input;
   const n = cloud.count;
   const k = shCoeffCount(cloud.shDegree);
-  const parts: { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[] = [];
-  const add = (name: string, dtype: DType, shape: number[], arr: Float32Array | Uint16Array | Uint8Array) => {
-    const expected = shape.reduce((a, b) => a * b, 1);
-    if (arr.length !== expected) throw new Error(`bundle array ${name}: expected ${expected} values (${shape.join('x')}), got ${arr.length}`);
-    parts.push({ name, dtype, shape, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) });
-  };
-  add('positions', 'f32', [n, 3], cloud.positions);
-  add('rotations', 'f32', [n, 4], cloud.rotations);
-  add('logScales', 'f32', [n, 3], cloud.logScales);
-  add('opacityLogits', 'f32', [n], cloud.opacityLogits);
-  add('sh', 'f16', [n, k, 3], floatToHalf(cloud.sh));
-  if (input.features) add('features', 'f16', [n, input.features.dim], floatToHalf(input.features.data));
-  if (input.partIds) add('partIds', 'u8', [n], input.partIds);
-  const kfs = [...input.keyframes].sort((a, b) => a.t - b.t);
-  kfs.forEach((kf, i) => {
-    add(`kf${i}.dxyz`, 'f16', [n, 3], floatToHalf(kf.dxyz));
-    add(`kf${i}.drot`, 'f16', [n, 4], floatToHalf(kf.drot));
-    add(`kf${i}.dscale`, 'f16', [n, 3], floatToHalf(kf.dscale));
-  });
-
+  const parts: Part[] = [];
+  const add = (name: string, dtype: DType, shape: number[], bytes: Part['bytes']) => parts.push({ name, dtype, shape, bytes });
+  const f16 = (a: Float32Array) => () => floatToHalf(a);
+  add('positions', 'f32', [n, 3], () => cloud.positions);
+  add('rotations', 'f32', [n, 4], () => cloud.rotations);
+  add('logScales', 'f32', [n, 3], () => cloud.logScales);
+  add('opacityLogits', 'f32', [n], () => cloud.opacityLogits);
+  add('sh', 'f16', [n, k, 3], f16(cloud.sh));
+  if (input.features) add('features', 'f16', [n, input.features.dim], f16(input.features.data));
+  if (input.partIds) add('partIds', 'u8', [n], () => input.partIds!);
   const netKeys = input.deformNet ? [...input.deformNet.tensors.keys()] : [];
   for (const key of netKeys) {
     const tensor = input.deformNet!.tensors.get(key)!;
-    add(`net:${key}`, 'f32', tensor.shape, tensor.data);
+    add(`net:${key}`, 'f32', tensor.shape, () => tensor.data);
+  }
+  let keyframeTimes: number[];
+  if (Array.isArray(input.keyframes)) {
+    const kfs = [...input.keyframes].sort((a, b) => a.t - b.t);
+    keyframeTimes = kfs.map((kf) => kf.t);
+    kfs.forEach((kf, i) => {
+      add(`kf${i}.dxyz`, 'f16', [n, 3], f16(kf.dxyz));
+      add(`kf${i}.drot`, 'f16', [n, 4], f16(kf.drot));
+      add(`kf${i}.dscale`, 'f16', [n, 3], f16(kf.dscale));
+    });
+  } else {
+    const lazy = input.keyframes;
+    keyframeTimes = [...lazy.times].sort((a, b) => a - b);
+    keyframeTimes.forEach((t, i) => {
+      let sample: Promise<DeformSample> | null = null;
+      const get = () => (sample ??= lazy.compute(t, i));
+      add(`kf${i}.dxyz`, 'f16', [n, 3], async () => floatToHalf((await get()).dxyz));
+      add(`kf${i}.drot`, 'f16', [n, 4], async () => floatToHalf((await get()).drot));
+      add(`kf${i}.dscale`, 'f16', [n, 3], async () => floatToHalf((await get()).dscale));
+    });
   }
 
   const arrays: Record<string, ArrayEntry> = {};
   let offset = 0;
   for (const p of parts) {
-    arrays[p.name] = { dtype: p.dtype, shape: p.shape, offset, byteLength: p.bytes.byteLength };
-    offset = align(offset + p.bytes.byteLength);
+    const byteLength = p.shape.reduce((a, b) => a * b, 1) * BYTES[p.dtype];
+    arrays[p.name] = { dtype: p.dtype, shape: p.shape, offset, byteLength };
+    offset = align(offset + byteLength);
   }
-  const data = new Uint8Array(offset);
-  for (const p of parts) data.set(p.bytes, arrays[p.name]!.offset);
 
   const header: BundleHeader = {
     format: BUNDLE_FORMAT,
@@ -126,8 +160,9 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
     background: input.background,
     home: input.home,
     views: input.views,
+    datasetDir: input.datasetDir,
     partNames: input.partNames,
-    keyframeTimes: kfs.map((kf) => kf.t),
+    keyframeTimes,
     deformNet: input.deformNet ? { spec: input.deformNet.spec, keys: netKeys } : undefined,
     arrays,
   };
@@ -135,12 +170,25 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
   const tmpDir = path.join(scenesDir, `.tmp-${input.id}-${process.pid}-${Date.now()}`);
   await mkdir(tmpDir, { recursive: true });
   try {
-    await writeFile(path.join(tmpDir, 'data.bin'), data);
+    const fh = await open(path.join(tmpDir, 'data.bin'), 'w');
+    try {
+      for (const p of parts) {
+        const arr = await p.bytes();
+        const e = arrays[p.name]!;
+        if (arr.byteLength !== e.byteLength) throw new Error(`bundle array ${p.name}: expected ${e.byteLength} bytes (${p.shape.join('x')} ${p.dtype}), got ${arr.byteLength}`);
+        await fh.write(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), 0, arr.byteLength, e.offset);
+      }
+      await fh.truncate(offset);
+    } finally {
+      await fh.close();
+    }
     await writeFile(path.join(tmpDir, 'bundle.json'), JSON.stringify(header, null, 1));
-    await rm(finalDir, { recursive: true, force: true });
+    if (input.replace) await rm(finalDir, { recursive: true, force: true });
     await rename(tmpDir, finalDir);
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new Error(`a scene with id ${input.id} already exists in ${scenesDir}`);
     throw err;
   }
   return finalDir;
