@@ -4,13 +4,17 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
-  describeZodError, FrameAck, Handshake, JoinRequest, PROTOCOL_VERSION, ViewRequest,
+  BakeRequest, describeZodError, FrameAck, Handshake, ImportRequest, JoinRequest, PROTOCOL_VERSION, ViewRequest,
+  type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
 import { FrameScheduler } from './render/scheduler';
 import { SceneRuntime, type BackendName } from './render/runtime';
 import { SceneNotFoundError, type SceneStore } from './scene/store';
 import { VERSION } from './version';
+import { JobRunner } from './jobs';
+import { importModel } from './import/index';
+import { bakeScene } from './import/bake';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -35,6 +39,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   const log = deps.log ?? (() => {});
   const runtimes = new Map<string, Promise<SceneRuntime>>();
   const scheduler = new FrameScheduler();
+  const jobs = new JobRunner();
 
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
     let p = runtimes.get(id);
@@ -117,6 +122,47 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     socket.on('frame:ack', (payload) => {
       const req = validated('frame:ack', FrameAck, payload);
       if (req) scheduler.ack(socket.id, req.seq);
+    });
+
+    const jobSink = {
+      progress: (p: Parameters<ServerToClient['job:progress']>[0]) => socket.emit('job:progress', p),
+      done: (d: Parameters<ServerToClient['job:done']>[0]) => socket.emit('job:done', d),
+    };
+    type JobAck = (res: Ack<JobStarted>) => void;
+    const ackOf = (ack: unknown): JobAck => (typeof ack === 'function' ? (ack as JobAck) : () => {});
+
+    socket.on('import:start', (payload, ack) => {
+      const reply = ackOf(ack);
+      const parsed = ImportRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `import:start: ${describeZodError(parsed.error)}` });
+      const req = parsed.data;
+      const jobId = jobs.start('import', `import:${req.modelDir}`, jobSink, async (progress) => {
+        const res = await importModel(deps.store, req, (p) => progress(p.fraction, p.message));
+        return { sceneId: res.sceneId, message: `imported ${res.name}: ${res.count} Gaussians, ${res.views} views`, warnings: res.warnings };
+      });
+      reply({ ok: true, data: { jobId } });
+    });
+
+    socket.on('scene:bake', async (payload, ack) => {
+      const reply = ackOf(ack);
+      const parsed = BakeRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `scene:bake: ${describeZodError(parsed.error)}` });
+      const { sceneId } = parsed.data;
+      let header;
+      try {
+        header = await deps.store.header(sceneId);
+      } catch (err) {
+        return reply({ ok: false, code: 'not_found', message: (err as Error).message });
+      }
+      if (!header.deformNet) return reply({ ok: false, code: 'unavailable', message: `scene ${sceneId} has no deformation network: nothing to bake` });
+      if (jobs.busy(`bake:${sceneId}`)) return reply({ ok: false, code: 'unavailable', message: `scene ${sceneId} is already being baked` });
+      const live = runtimes.get(sceneId);
+      const jobId = jobs.start('bake', `bake:${sceneId}`, jobSink, async (progress) => {
+        const rt = live ? await live.catch(() => null) : null;
+        const n = await bakeScene(deps.store, sceneId, (p) => progress(p.fraction, p.message), (t, sample) => rt?.deform?.pin(t, sample));
+        return { sceneId, message: `baked the deformation at ${n} dataset times` };
+      });
+      reply({ ok: true, data: { jobId } });
     });
 
     socket.on('disconnect', () => scheduler.removeClient(socket.id));

@@ -30,6 +30,10 @@ export const SceneInfo = z.object({
   home: z.object({ camera: Camera, target: z.tuple([z.number(), z.number(), z.number()]), up: z.tuple([z.number(), z.number(), z.number()]) }),
   views: z.array(DatasetView),
   backend: z.string(),
+  /** Whether the deformation is precomputed at every dataset time (else computed on demand). */
+  baked: z.boolean(),
+  /** Why selection by click/text is unavailable, when it is. */
+  semanticNote: z.string().optional(),
 });
 export type SceneInfo = z.infer<typeof SceneInfo>;
 
@@ -75,13 +79,52 @@ export interface FramePayload {
   exact: boolean;
 }
 
+/** Import a training output that lies on the server's disk (DESIGN.md §4 `splatsync import`). */
+export const ImportRequest = z
+  .object({
+    modelDir: z.string().min(1).max(4096),
+    dataset: z.string().min(1).max(4096).optional(),
+    iteration: z.number().int().min(0).optional(),
+    name: z.string().min(1).max(200).optional(),
+    bake: z.boolean().optional(),
+  })
+  .strict();
+export type ImportRequest = z.infer<typeof ImportRequest>;
+
+/** Precompute the deformation at every dataset time into the scene's bundle. */
+export const BakeRequest = z.object({ sceneId: SceneId }).strict();
+
+export const JobStarted = z.object({ jobId: z.string() });
+export type JobStarted = z.infer<typeof JobStarted>;
+
+export interface JobProgress {
+  jobId: string;
+  kind: 'import' | 'bake';
+  fraction: number;
+  message: string;
+}
+
+export interface JobDone {
+  jobId: string;
+  kind: 'import' | 'bake';
+  ok: boolean;
+  /** On success: the scene id (import) or the number of keyframes baked. */
+  sceneId?: string;
+  message: string;
+  warnings: string[];
+}
+
 export interface ClientToServer {
   'scene:join': (req: unknown, ack: (res: Ack<SceneInfo>) => void) => void;
   'view:set': (req: unknown) => void;
   'frame:ack': (req: unknown) => void;
+  'import:start': (req: unknown, ack: (res: Ack<JobStarted>) => void) => void;
+  'scene:bake': (req: unknown, ack: (res: Ack<JobStarted>) => void) => void;
 }
 
 export interface ServerToClient {
   frame: (f: FramePayload) => void;
   error: (e: ErrorPayload) => void;
+  'job:progress': (p: JobProgress) => void;
+  'job:done': (d: JobDone) => void;
 }

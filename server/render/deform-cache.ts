@@ -10,7 +10,7 @@ import type { DeformRunner } from '../deform/runner';
 export const TIME_QUANTUM = 1e-3;
 
 export class DeformCache {
-  private readonly pinned: number[];
+  private pinned: number[];
   private readonly lru = new Map<number, true>(); // insertion order = recency
   private readonly maxEntries: number;
   private running: number | null = null;
@@ -29,6 +29,14 @@ export class DeformCache {
     this.pinned = native.keyframeTimes();
     const perEntry = Math.max(1, (xyz.length / 3) * 10 * 4);
     this.maxEntries = Math.max(2, Math.floor(budgetBytes / perEntry));
+  }
+
+  /** Adds a precomputed (baked) sample as a permanent keyframe. */
+  pin(t: number, sample: import('../scene/types').DeformSample): void {
+    this.native.addKeyframe({ t, ...sample });
+    if (!this.pinned.includes(t)) this.pinned.push(t);
+    if (this.lru.delete(t)) return;
+    for (const fn of this.listeners) fn(t);
   }
 
   /** The time actually rendered for t: a pinned keyframe within half a quantum, else t quantized. */

@@ -67,6 +67,8 @@ export class SceneRuntime {
       home: h.home,
       views: h.views,
       backend: this.backend,
+      baked: !h.deformNet || h.keyframeTimes.length > 0,
+      semanticNote: h.featureDim === 0 ? 'This scene has no semantic features (its .ply has no sem_* properties), so selecting by click or text is unavailable.' : undefined,
     };
   }
 

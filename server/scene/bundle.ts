@@ -69,6 +69,8 @@ export interface BundleInput {
   source: string;
   cloud: GaussianCloud;
   features: SemanticFeatures | null;
+  /** Features already in fp16 (a bundle being rewritten), instead of `features`. */
+  featuresHalf?: { dim: number; half: Uint16Array } | null;
   partIds?: Uint8Array | null;
   partNames?: string[];
   keyframes: DeformKeyframe[] | LazyKeyframes;
@@ -112,6 +114,7 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
   add('opacityLogits', 'f32', [n], () => cloud.opacityLogits);
   add('sh', 'f16', [n, k, 3], f16(cloud.sh));
   if (input.features) add('features', 'f16', [n, input.features.dim], f16(input.features.data));
+  else if (input.featuresHalf) add('features', 'f16', [n, input.featuresHalf.dim], () => input.featuresHalf!.half);
   if (input.partIds) add('partIds', 'u8', [n], () => input.partIds!);
   const netKeys = input.deformNet ? [...input.deformNet.tensors.keys()] : [];
   for (const key of netKeys) {
@@ -156,7 +159,7 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
     source: input.source,
     count: n,
     shDegree: cloud.shDegree,
-    featureDim: input.features?.dim ?? 0,
+    featureDim: input.features?.dim ?? input.featuresHalf?.dim ?? 0,
     background: input.background,
     home: input.home,
     views: input.views,
@@ -183,8 +186,15 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
       await fh.close();
     }
     await writeFile(path.join(tmpDir, 'bundle.json'), JSON.stringify(header, null, 1));
-    if (input.replace) await rm(finalDir, { recursive: true, force: true });
-    await rename(tmpDir, finalDir);
+    if (input.replace) {
+      // Swap by renames so a reader sees the old or the new bundle, never neither for long.
+      const oldDir = `${tmpDir}-old`;
+      const had = await rename(finalDir, oldDir).then(() => true, () => false);
+      await rename(tmpDir, finalDir);
+      if (had) await rm(oldDir, { recursive: true, force: true });
+    } else {
+      await rename(tmpDir, finalDir);
+    }
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
     const code = (err as NodeJS.ErrnoException).code;

@@ -17,7 +17,7 @@ import { REALDATA, ROOT } from '../helpers/data';
 import { makeFakeModel } from '../helpers/model-dir';
 import { renderReference } from '../reference/render';
 import { connect, join, nextFrame, startInProcess } from '../helpers/server';
-import type { FramePayload } from '../../server/protocol/index';
+import type { FramePayload, JobDone } from '../../server/protocol/index';
 
 const freshStore = () => new SceneStore(mkdtempSync(path.join(os.tmpdir(), 'splatsync-import-')));
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/splatsync.mjs'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
@@ -166,4 +166,52 @@ test('bad input fails with a clear message and leaves nothing behind', async () 
   const r = cli('import', '/nonexistent/model', '--data', freshStore().dataDir);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /\/nonexistent\/model/);
+});
+
+test('import and bake started from a client report progress and finish with job:done', async () => {
+  const model = await makeFakeModel();
+  const store = freshStore();
+  const srv = await startInProcess(store.dataDir);
+  try {
+    const s = await connect(srv.url);
+    const events: { kind: string; p: unknown }[] = [];
+    s.on('job:progress', (p) => events.push({ kind: 'progress', p }));
+    const doneOf = () => new Promise<JobDone>((resolve) => s.once('job:done', resolve));
+
+    const bad = await s.emitWithAck('import:start', { modelDir: 42 });
+    assert.ok(!bad.ok && bad.code === 'bad_request', JSON.stringify(bad));
+
+    let done = doneOf();
+    const started = await s.emitWithAck('import:start', { modelDir: model.modelDir, name: 'From UI' });
+    assert.ok(started.ok);
+    const d = await done;
+    assert.equal(d.ok, true, d.message);
+    assert.equal(d.jobId, started.data.jobId);
+    assert.ok(events.length > 0, 'progress events arrived');
+    const list = (await (await fetch(`${srv.url}/api/scenes`)).json()) as { id: string }[];
+    assert.ok(list.some((x) => x.id === d.sceneId), 'the scene list shows the imported scene');
+
+    done = doneOf();
+    const failing = await s.emitWithAck('import:start', { modelDir: '/no/such/model' });
+    assert.ok(failing.ok);
+    const f = await done;
+    assert.equal(f.ok, false);
+    assert.match(f.message, /\/no\/such\/model/);
+
+    const j = await join(s, d.sceneId!);
+    assert.ok(j.ok && !j.data.baked);
+    done = doneOf();
+    const bake = await s.emitWithAck('scene:bake', { sceneId: d.sceneId });
+    assert.ok(bake.ok, JSON.stringify(bake));
+    const b = await done;
+    assert.equal(b.ok, true, b.message);
+    const h = await store.header(d.sceneId!);
+    assert.equal(h.keyframeTimes.length, 8);
+    assert.equal(h.featureDim, 64, 'features survive the rewrite');
+    const nothing = await s.emitWithAck('scene:bake', { sceneId: 'no-such' });
+    assert.ok(!nothing.ok && nothing.code === 'not_found');
+    s.close();
+  } finally {
+    await srv.close();
+  }
 });
