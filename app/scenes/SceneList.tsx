@@ -1,33 +1,46 @@
 'use client';
-// Client side: the list of scenes on the server (GET /api/scenes -> [{id, name, count, dynamic}]),
-// each linking to its viewer /s/<id>, keeping the page's ?token= for share links.
+// Client side: the list of scenes on the server (GET /api/scenes -> [{id, name, count, dynamic,
+// featureDim}]), each linking to its viewer /s/<id>, keeping the page's ?token= for share links;
+// above it the "Import scene" panel (a finished import re-fetches the list and marks the new scene).
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiUrl, pageToken, tokenQuery } from '../lib/server-url';
+import { ImportPanel } from './ImportPanel';
 
 export interface SceneSummary {
   id: string;
   name: string;
   count: number;
   dynamic: boolean;
+  /** Semantic feature channels per Gaussian; 0 = no features (older servers omit it). */
+  featureDim?: number;
 }
 
 type LoadState = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ok'; scenes: SceneSummary[] };
 
 function isSummary(x: unknown): x is SceneSummary {
   const o = x as Partial<SceneSummary> | null;
-  return !!o && typeof o.id === 'string' && typeof o.name === 'string' && typeof o.count === 'number' && typeof o.dynamic === 'boolean';
+  return (
+    !!o &&
+    typeof o.id === 'string' &&
+    typeof o.name === 'string' &&
+    typeof o.count === 'number' &&
+    typeof o.dynamic === 'boolean' &&
+    (o.featureDim === undefined || typeof o.featureDim === 'number')
+  );
 }
 
 export function SceneList() {
   const [state, setState] = useState<LoadState>({ kind: 'loading' });
   const [token, setToken] = useState<string | undefined>(undefined);
+  const [fresh, setFresh] = useState<string | null>(null);
+  const ctrlRef = useRef<AbortController | null>(null);
 
-  useEffect(() => {
-    const tok = pageToken();
-    setToken(tok);
+  const load = useCallback((tok: string | undefined) => {
+    ctrlRef.current?.abort();
     const ctrl = new AbortController();
-    fetch(apiUrl(`/api/scenes${tokenQuery(tok)}`), { signal: ctrl.signal, headers: { accept: 'application/json' } })
+    ctrlRef.current = ctrl;
+    fetch(apiUrl(`/api/scenes${tokenQuery(tok)}`), { signal: ctrl.signal, headers: { accept: 'application/json' }, cache: 'no-store' })
       .then(async (res) => {
         if (!res.ok) throw new Error(`GET /api/scenes answered ${res.status} ${res.statusText}`);
         const body: unknown = await res.json();
@@ -38,8 +51,23 @@ export function SceneList() {
         if (ctrl.signal.aborted) return;
         setState({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
       });
-    return () => ctrl.abort();
   }, []);
+
+  useEffect(() => {
+    const tok = pageToken();
+    setToken(tok);
+    load(tok);
+    return () => ctrlRef.current?.abort();
+  }, [load]);
+
+  const onImported = useCallback(
+    (sceneId: string) => {
+      setFresh(sceneId);
+      load(token);
+    },
+    [load, token],
+  );
+  const sceneName = (id: string) => (state.kind === 'ok' ? state.scenes.find((s) => s.id === id)?.name : undefined);
 
   return (
     <div className="page">
@@ -49,6 +77,12 @@ export function SceneList() {
         <span className="scene-name">Scenes</span>
       </header>
       <main className="scene-list-wrap">
+        <ImportPanel token={token} onImported={onImported} sceneName={sceneName} />
+
+        <div className="section-head">
+          <span className="panel-title">Scenes</span>
+          {state.kind === 'ok' && <span className="muted small">{state.scenes.length}</span>}
+        </div>
         {state.kind === 'loading' && <div className="muted">Loading scenes…</div>}
         {state.kind === 'error' && (
           <div className="error-box" role="alert">
@@ -61,7 +95,7 @@ export function SceneList() {
           <div className="empty">
             <div>No scenes yet.</div>
             <div className="muted">
-              Import one with <code>npx splatsync import MODEL_DIR</code>, then reload.
+              Import one above, or with <code>npx splatsync import MODEL_DIR</code>.
             </div>
           </div>
         )}
@@ -69,11 +103,27 @@ export function SceneList() {
           <ul className="scene-list" data-testid="scene-list">
             {state.scenes.map((s) => (
               <li key={s.id}>
-                <Link className="scene-card" href={`/s/${encodeURIComponent(s.id)}${tokenQuery(token)}`}>
+                <Link
+                  className={`scene-card ${s.id === fresh ? 'scene-card-fresh' : ''}`}
+                  href={`/s/${encodeURIComponent(s.id)}${tokenQuery(token)}`}
+                  data-testid="scene-card"
+                  data-scene-id={s.id}
+                >
                   <span className="scene-card-name">{s.name}</span>
                   <span className="muted small mono">{s.id}</span>
+                  {s.id === fresh && <span className="chip chip-ok">new</span>}
                   <span className="grow" />
                   <span className="muted small">{s.count.toLocaleString('en-US')} Gaussians</span>
+                  {s.featureDim !== undefined &&
+                    (s.featureDim > 0 ? (
+                      <span className="chip" title={`${s.featureDim} semantic feature channels per Gaussian`}>
+                        {s.featureDim}-d features
+                      </span>
+                    ) : (
+                      <span className="chip chip-warn" title="No semantic features: selection by click or text is unavailable">
+                        no features
+                      </span>
+                    ))}
                   <span className={`chip ${s.dynamic ? 'chip-accent' : ''}`}>{s.dynamic ? 'dynamic' : 'static'}</span>
                 </Link>
               </li>

@@ -27,6 +27,11 @@ export function Hud({ hud }: { hud: HudStats }) {
         <span className="hud-val">{ms(t?.renderMs)}</span>
         <span className="hud-key">encode</span>
         <span className="hud-val">{ms(t?.encodeMs)}</span>
+        {!hud.exact && (
+          <span className="hud-interp" data-testid="hud-interpolated">
+            interpolated
+          </span>
+        )}
       </div>
       <div className="hud-row">
         <span className="hud-val">{hud.width ? `${hud.width}×${hud.height}` : '–'}</span>

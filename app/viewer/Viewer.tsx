@@ -1,10 +1,11 @@
 'use client';
-// Client side: the viewer screen for one scene (/s/<sceneId>). Header, canvas with HUD and
-// toasts, timeline; keyboard shortcuts. All streaming logic lives in ViewerSession.
+// Client side: the viewer screen for one scene (/s/<sceneId>). Header (scene badges, Bake),
+// canvas with HUD and toasts, timeline; keyboard shortcuts. All streaming logic lives in ViewerSession.
 import Link from 'next/link';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { pageToken, tokenQuery } from '../lib/server-url';
 import { Hud } from './Hud';
+import { BakeControl, NoFeaturesBadge } from './SceneBadges';
 import { ViewerSession, type ViewerSnapshot } from './session';
 import { ShortcutsPanel } from './ShortcutsPanel';
 import { Timeline } from './Timeline';
@@ -103,6 +104,8 @@ export function Viewer({ sceneId }: { sceneId: string }) {
             </span>
             <span className="muted small">{scene.count.toLocaleString('en-US')} Gaussians</span>
             {scene.dynamic && <span className="chip chip-accent">dynamic</span>}
+            {snap && session && <BakeControl scene={scene} bake={snap.bake} onBake={() => session.bake()} />}
+            {scene.semanticNote && <NoFeaturesBadge note={scene.semanticNote} />}
           </>
         )}
         <span className="grow" />

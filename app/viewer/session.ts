@@ -7,6 +7,9 @@
 // moving} (at most one per animation frame, only when something changed) -> the server renders
 // latest-wins -> `frame` {jpeg, seq, viewSeq, ...} -> decode, draw, then `frame:ack` {seq}
 // (the server keeps at most one frame in flight per client until it is acked).
+//
+// Bake (dynamic scenes with a deformation network): `scene:bake` -> {jobId} -> `job:progress`
+// ... -> `job:done`; on success the snapshot's scene says `baked`.
 import { io, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
@@ -16,6 +19,9 @@ import {
   type ClientToServer,
   type ErrorPayload,
   type FramePayload,
+  type JobDone,
+  type JobProgress,
+  type JobStarted,
   type ServerToClient,
   type StageTimings,
   type ViewRequest,
@@ -51,6 +57,18 @@ export interface HudStats {
   scale: number;
   backend: string;
   framesShown: number;
+  /** False while the last frame shows interpolated deformation (an exact frame follows). */
+  exact: boolean;
+}
+
+export type BakePhase = 'idle' | 'starting' | 'running' | 'done' | 'failed';
+
+export interface BakeState {
+  phase: BakePhase;
+  /** 0..1 while running. */
+  fraction: number;
+  /** The server's last progress message, or the error. */
+  message: string;
 }
 
 export interface ViewerSnapshot {
@@ -69,6 +87,7 @@ export interface ViewerSnapshot {
   /** The dataset view's image on the canvas (CSS px), while viewIndex is set. */
   viewRect: ReferenceRect | null;
   hud: HudStats;
+  bake: BakeState;
   toasts: readonly Toast[];
 }
 
@@ -105,7 +124,8 @@ export class ViewerSession {
     speed: 1,
     viewIndex: null,
     viewRect: null,
-    hud: { fps: 0, latencyMs: null, timings: null, width: 0, height: 0, scale: 1, backend: '', framesShown: 0 },
+    hud: { fps: 0, latencyMs: null, timings: null, width: 0, height: 0, scale: 1, backend: '', framesShown: 0, exact: true },
+    bake: { phase: 'idle', fraction: 0, message: '' },
     toasts: [],
   };
   private readonly listeners = new Set<() => void>();
@@ -137,6 +157,9 @@ export class ViewerSession {
   private lastHudAt = 0;
   private needsRender = false;
   private toastId = 0;
+  // bake job
+  private bakeJobId: string | null = null;
+  private readonly earlyBakeEvents: (JobProgress | JobDone)[] = [];
   private readonly toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
   constructor(readonly sceneId: string) {}
@@ -166,6 +189,8 @@ export class ViewerSession {
     socket.on('connect_error', this.onConnectError);
     socket.on('frame', this.onFrame);
     socket.on('error', this.onServerError);
+    socket.on('job:progress', this.onJobProgress);
+    socket.on('job:done', this.onJobDone);
     this.raf = requestAnimationFrame(this.loop);
     window.__splatsync = { framesShown: 0, lastFrame: null };
   }
@@ -297,6 +322,30 @@ export class ViewerSession {
     this.patch({ viewIndex: null, viewRect: null });
   }
 
+  /** Precompute the scene's deformation at every dataset time (server job, `scene:bake`). */
+  bake(): void {
+    const socket = this.socket;
+    const scene = this.state.scene;
+    if (!socket?.connected || !scene || scene.baked || this.state.bake.phase === 'starting' || this.state.bake.phase === 'running') return;
+    this.bakeJobId = null;
+    this.earlyBakeEvents.length = 0;
+    this.patch({ bake: { phase: 'starting', fraction: 0, message: 'starting the bake…' } });
+    socket.timeout(JOIN_TIMEOUT_MS).emit('scene:bake', { sceneId: scene.id }, (err: Error | null, res: Ack<JobStarted>) => {
+      if (this.disposed || socket !== this.socket || this.state.bake.phase !== 'starting') return;
+      if (err) return this.bakeFailed('Could not bake the scene', `No answer to scene:bake within ${JOIN_TIMEOUT_MS / 1000} s.`, hintFor(undefined));
+      if (!res.ok) return this.bakeFailed('Could not bake the scene', res.message, hintFor(res.code));
+      this.bakeJobId = res.data.jobId;
+      this.patch({ bake: { ...this.state.bake, phase: 'running' } });
+      // the job may have reported before its ack arrived
+      const early = this.earlyBakeEvents.splice(0);
+      for (const e of early) {
+        if (e.jobId !== res.data.jobId) continue;
+        if ('ok' in e) this.onJobDone(e);
+        else this.onJobProgress(e);
+      }
+    });
+  }
+
   dismissToast(id: number): void {
     clearTimeout(this.toastTimers.get(id));
     this.toastTimers.delete(id);
@@ -313,6 +362,10 @@ export class ViewerSession {
   private readonly onDisconnect = (reason: string) => {
     this.joined = false;
     this.latency.reset();
+    if ((this.state.bake.phase === 'starting' || this.state.bake.phase === 'running') && !this.disposed) {
+      // the job reports to the socket that started it: the next connection hears nothing of it
+      this.bakeFailed('Lost track of the bake', 'The connection dropped while baking; the server may still finish the bake.', 'Reload the page in a while: a baked scene shows no Bake button.');
+    }
     if (!this.disposed) this.patch({ connected: false, connectProblem: reason === 'io client disconnect' ? null : `disconnected (${reason}); reconnecting…` });
   };
 
@@ -360,7 +413,9 @@ export class ViewerSession {
       }
       this.joined = true;
       const first = !this.state.scene;
-      this.patch({ phase: 'ready', scene: parsed.data, hud: { ...this.state.hud, backend: parsed.data.backend } });
+      // a scene baked from this page stays baked even if the server's loaded copy predates the bake
+      const scene = this.state.bake.phase === 'done' ? { ...parsed.data, baked: true } : parsed.data;
+      this.patch({ phase: 'ready', scene, hud: { ...this.state.hud, backend: parsed.data.backend } });
       if (first) {
         if (typeof document !== 'undefined') document.title = `${parsed.data.name} · Splatsync`;
         if (this.stage) this.applyHome(parsed.data);
@@ -387,6 +442,38 @@ export class ViewerSession {
     const title = e.event ? `${e.event}: ${e.code.replace(/_/g, ' ')}` : e.code.replace(/_/g, ' ');
     this.toast(title, e.message, hintFor(e.code));
   };
+
+  private readonly onJobProgress = (p: JobProgress) => {
+    if (p.kind !== 'bake') return;
+    if (this.bakeJobId === null) {
+      if (this.state.bake.phase === 'starting') this.earlyBakeEvents.push(p);
+      return;
+    }
+    if (p.jobId !== this.bakeJobId || this.state.bake.phase !== 'running') return;
+    this.patch({ bake: { phase: 'running', fraction: Math.min(1, Math.max(0, p.fraction)), message: p.message } });
+  };
+
+  private readonly onJobDone = (d: JobDone) => {
+    if (d.kind !== 'bake') return;
+    if (this.bakeJobId === null) {
+      if (this.state.bake.phase === 'starting') this.earlyBakeEvents.push(d);
+      return;
+    }
+    if (d.jobId !== this.bakeJobId) return;
+    this.bakeJobId = null;
+    if (d.ok) {
+      const scene = this.state.scene;
+      this.patch({ bake: { phase: 'done', fraction: 1, message: d.message }, ...(scene ? { scene: { ...scene, baked: true } } : {}) });
+    } else {
+      this.bakeFailed('Bake failed', d.message, 'The scene is unchanged. Check the server log, then try again.');
+    }
+  };
+
+  private bakeFailed(title: string, message: string, hint: string): void {
+    this.bakeJobId = null;
+    this.patch({ bake: { phase: 'failed', fraction: 0, message } });
+    this.toast(title, message, hint);
+  }
 
   private readonly onFrame = (f: FramePayload) => {
     const socket = this.socket;
@@ -436,6 +523,7 @@ export class ViewerSession {
         scale: f?.scale ?? 1,
         backend: f?.backend ?? this.state.scene?.backend ?? '',
         framesShown: this.framesShown,
+        exact: f?.exact ?? true,
       },
     });
   }

@@ -92,5 +92,5 @@ export class SceneStore {
 }
 
 function summary(h: BundleHeader): SceneSummary {
-  return { id: h.id, name: h.name, count: h.count, dynamic: h.keyframeTimes.length > 0, featureDim: h.featureDim };
+  return { id: h.id, name: h.name, count: h.count, dynamic: h.keyframeTimes.length > 0 || Boolean(h.deformNet), featureDim: h.featureDim };
 }

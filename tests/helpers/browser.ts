@@ -1,8 +1,5 @@
 // Debian's chromium driven by playwright-core (no browser download). WebGL runs on SwiftShader.
 import { execSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_ARGS = [
@@ -15,8 +12,8 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--use-angle=swiftshader',
   '--enable-unsafe-swiftshader',
-  `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'splatsync-chromium-'))}`,
 ];
+// Playwright gives every launch a new empty profile itself (a --user-data-dir flag is refused).
 
 export async function launchChromium(): Promise<Browser> {
   const executablePath = execSync('which chromium').toString().trim();
