@@ -1,5 +1,6 @@
-// Per-pixel compositing terms (RENDERING.md "Per pixel"): the Gaussian's exponent at a pixel,
-// a polynomial exp that vectorizes, and the clamped alpha.
+// Per-pixel compositing terms (docs/RENDERING.md "Per pixel"): a Gaussian's exponent at a
+// pixel, a polynomial exp2 that vectorizes, and the clamped, thresholded alpha. Everything is
+// written branch-free (selects only) so a loop over pixels vectorizes.
 #pragma once
 
 #include "hd.h"
@@ -9,41 +10,48 @@ namespace splat {
 constexpr float kAlphaMin = 1.0f / 255.0f;  // skip below
 constexpr float kAlphaMax = 0.99f;          // clamp above
 constexpr float kTransmittanceMin = 1e-4f;  // stop a pixel when T' would fall below
+constexpr float kLog2E = 1.4426950408889634f;
+constexpr float kLog2AlphaMin = -7.994353436858858f;  // log2(1/255)
 
-/** power = -0.5 (A dx^2 + C dy^2) - B dx dy, conic = (A, B, C). */
-SPLAT_HD inline float gaussian_power(float ca, float cb, float cc, float dx, float dy) {
-  return -0.5f * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
+/**
+ * RENDERING.md's power = -0.5 (conic.x dx^2 + conic.z dy^2) - conic.y dx dy, from pre-scaled
+ * coefficients A = -conic.x/2, B = -conic.y, C = -conic.z/2: (A dx + B dy) dx + C dy^2.
+ * Along a row B dy and C dy^2 are constants, so a pixel costs two FMAs.
+ */
+SPLAT_HD inline float gaussian_power_scaled(float A, float B, float C, float dx, float dy) {
+  return (A * dx + B * dy) * dx + C * dy * dy;
 }
 
 /**
- * exp(x) for x <= 0 with ~1e-7 relative error, branch-free so loops over it vectorize:
- * x = k ln2 + f, |f| <= ln2/2, exp(f) by a degree-6 polynomial (Cephes' expf coefficients),
- * 2^k assembled in the exponent bits. Inputs below -87 are clamped (result ~1.6e-38).
+ * 2^t with ~2.5e-7 relative error for t in [-126, 0], branch-free: t = k + f, |f| <= 1/2,
+ * 2^f by a degree-5 minimax polynomial, 2^k written into the exponent bits. No clamping:
+ * outside [-126, 2^22) the result is garbage, so callers mask those lanes.
  */
-SPLAT_HD inline float fast_exp(float x) {
-  x = max_f(x, -87.0f);
-  const float t = x * 1.44269504088896341f;
-  const float k = (t + 12582912.0f) - 12582912.0f;  // round to nearest (1.5 * 2^23 trick)
-  float f = x - k * 0.693359375f;                    // Cody-Waite: ln2 = hi + lo
-  f = f + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * f + 1.3981999507e-3f;
-  p = p * f + 8.3334519073e-3f;
-  p = p * f + 4.1665795894e-2f;
-  p = p * f + 1.6666665459e-1f;
-  p = p * f + 5.0000001201e-1f;
-  p = p * f * f + f + 1.0f;
-  const int32_t ki = (int32_t)k;
-  return p * int_bits_to_float((ki + 127) << 23);
+SPLAT_HD inline float fast_exp2_unclamped(float t) {
+  const float shifted = t + 12582912.0f;  // 1.5 * 2^23: the low mantissa bits hold round(t)
+  const float k = shifted - 12582912.0f;
+  const float f = t - k;
+  float p = 1.327647129073739e-3f;
+  p = p * f + 9.675541892647743e-3f;
+  p = p * f + 5.550713092088699e-2f;
+  p = p * f + 2.4022120237350464e-1f;
+  p = p * f + 6.931469440460205e-1f;
+  p = p * f + 1.0000001192092896f;
+  // bits(shifted) - bits(1.5 * 2^23) == k as an integer; + 127 then << 23 builds 2^k.
+  const uint32_t kbits = (float_to_uint_bits(shifted) - 0x4B400000u + 127u) << 23;
+  return p * int_bits_to_float((int32_t)kbits);
 }
 
 /**
- * alpha = min(0.99, opacity exp(power)); returns 0 where the pixel must skip this Gaussian
- * (power > 0 or alpha < 1/255).
+ * alpha = min(0.99, opacity exp(power)) = min(0.99, 2^t), t = power log2(e) + log2(opacity);
+ * 0 where the pixel skips this Gaussian: power > 0, or alpha < 1/255 (tested as
+ * t < log2(1/255), which also masks every t where the unclamped exp2 is out of range).
  */
-SPLAT_HD inline float splat_alpha(float opacity, float power) {
-  const float alpha = min_f(kAlphaMax, opacity * fast_exp(power));
-  return (power <= 0.0f && alpha >= kAlphaMin) ? alpha : 0.0f;
+SPLAT_HD inline float splat_alpha(float log2_opacity, float power) {
+  const float t = power * kLog2E + log2_opacity;
+  const float e = fast_exp2_unclamped(t);
+  const float a = (power <= 0.0f) & (t >= kLog2AlphaMin) ? e : 0.0f;
+  return min_f(a, kAlphaMax);
 }
 
 }  // namespace splat

@@ -125,6 +125,8 @@ SPLAT_HD inline bool project_gaussian(const CameraParams& cam, Vec3 mean, const 
     T0[k] = j00 * W[k] + j02 * W[6 + k];
     T1[k] = j11 * W[3 + k] + j12 * W[6 + k];
   }
+  const float u = cam.fx * px * inv_z + cam.cx;
+  const float v = cam.fy * py * inv_z + cam.cy;
   // Sigma' = T S T^T.
   const float s0[3] = {S.xx * T0[0] + S.xy * T0[1] + S.xz * T0[2], S.xy * T0[0] + S.yy * T0[1] + S.yz * T0[2],
                        S.xz * T0[0] + S.yz * T0[1] + S.zz * T0[2]};
@@ -136,8 +138,8 @@ SPLAT_HD inline bool project_gaussian(const CameraParams& cam, Vec3 mean, const 
   const float det = a * c - b * b;
   if (!(det > 0.f)) return false;
   const float inv_det = 1.0f / det;
-  out->u = cam.fx * px * inv_z + cam.cx;
-  out->v = cam.fy * py * inv_z + cam.cy;
+  out->u = u;
+  out->v = v;
   out->depth = pz;
   out->cov_a = a;
   out->cov_b = b;
@@ -149,39 +151,58 @@ SPLAT_HD inline bool project_gaussian(const CameraParams& cam, Vec3 mean, const 
 }
 
 /**
- * Level of the opacity-aware ellipse: a pixel can get alpha >= 1/255 only where
- * d^T conic d <= 2 ln(255 o). Returns <= 0 when the Gaussian can touch nothing.
- * `margin` (relative) keeps tile bounds conservative against float rounding.
+ * Level of the opacity-aware ellipse from log2(opacity): a pixel can get alpha >= 1/255 only
+ * where d^T conic d <= 2 ln(255 o) = 2 ln 2 (log2 255 + log2 o). Returns <= 0 when the
+ * Gaussian can touch nothing. `margin` (relative) keeps tile bounds conservative against
+ * float rounding.
  */
-SPLAT_HD inline float ellipse_level(float opacity, float margin) {
-  if (!(opacity * 255.0f > 1.0f)) return 0.0f;
-  return 2.0f * logf(255.0f * opacity) * (1.0f + margin) + margin;
-}
-
-/** Axis-aligned half extents of the ellipse at level r2: sqrt(r2 a), sqrt(r2 c). */
-SPLAT_HD inline void ellipse_half_extent(float r2, float cov_a, float cov_c, float* ex, float* ey) {
-  *ex = sqrtf(r2 * cov_a);
-  *ey = sqrtf(r2 * cov_c);
+SPLAT_HD inline float ellipse_level_log2(float log2_opacity, float margin) {
+  const float l = 7.994353436858858f + log2_opacity;  // log2(255 o)
+  if (!(l > 0.0f)) return 0.0f;
+  return 1.3862943611198906f * l * (1.0f + margin) + margin;
 }
 
 /**
- * x-range (relative to the centre) of the ellipse d^T Sigma'^-1 d <= r2 over the horizontal
- * band dy in [dy0, dy1] (also relative to the centre). Returns false when the band misses it.
- * Uses the conditional form: at a given dy, x is centred on (b/c) dy with half-width
- * sqrt((r2 - dy^2/c) (a - b^2/c)); the extreme x points of the ellipse lie at dy = +-r b/sqrt(a).
+ * The ellipse d^T Sigma'^-1 d <= r2 (Sigma' = [[a, b], [b, c]]) in the form tile bounds use.
+ * At a given dx the ellipse's vertical chord is centred on slope * dx with squared
+ * half-length w0 - w1 dx^2 (the conditional distribution of y given x); its lowest-y point
+ * lies at dx = -dx_star and its highest-y point at dx = dx_star.
  */
-SPLAT_HD inline bool ellipse_band_x_range(float r2, float a, float b, float c, float dy0, float dy1, float* xl,
-                                          float* xr) {
-  const float ey = sqrtf(r2 * c);
-  const float lo = max_f(dy0, -ey), hi = min_f(dy1, ey);
-  if (lo > hi) return false;
-  const float slope = b / c;
-  const float cond_var = max_f(a - b * slope, 0.0f);  // (ac - b^2)/c
-  const float dy_star = sqrtf(r2) * b / sqrtf(a);
-  const float yr = clamp_f(dy_star, lo, hi);
-  const float yl = clamp_f(-dy_star, lo, hi);
-  *xr = slope * yr + sqrtf(max_f(r2 - yr * yr / c, 0.0f) * cond_var);
-  *xl = slope * yl - sqrtf(max_f(r2 - yl * yl / c, 0.0f) * cond_var);
+struct EllipseBounds {
+  float ex, ey;    // axis-aligned half extents sqrt(r2 a), sqrt(r2 c)
+  float slope;     // b / a
+  float w0, w1;    // r2 (c - b^2/a), (c - b^2/a) / a
+  float dx_star;   // sqrt(r2) b / sqrt(c)
+};
+
+SPLAT_HD inline EllipseBounds ellipse_bounds(float r2, float a, float b, float c) {
+  EllipseBounds e;
+  e.ex = sqrtf(r2 * a);
+  e.ey = sqrtf(r2 * c);
+  e.slope = b / a;
+  const float cond_var = max_f(c - b * e.slope, 0.0f);  // (ac - b^2) / a
+  e.w0 = r2 * cond_var;
+  e.w1 = cond_var / a;
+  e.dx_star = sqrtf(r2) * b / sqrtf(c);
+  return e;
+}
+
+/**
+ * y-range (relative to the centre) of the ellipse over the vertical band dx in [dx0, dx1]
+ * (relative to the centre); false when the band misses it. The chord's upper end is concave
+ * in dx with its maximum at dx_star, so the band's maximum is at dx_star clamped to the band
+ * (and the lower end's minimum at -dx_star clamped).
+ */
+SPLAT_HD inline bool ellipse_band_y_range(const EllipseBounds& e, float dx0, float dx1, float* yl, float* yr) {
+  const float lo = max_f(dx0, -e.ex), hi = min_f(dx1, e.ex);
+  if (!(lo <= hi)) return false;
+  // Where the band holds the extreme point, the extreme is the axis-aligned extent.
+  const bool top_inside = e.dx_star >= lo && e.dx_star <= hi;
+  const bool bottom_inside = -e.dx_star >= lo && -e.dx_star <= hi;
+  const float xr = clamp_f(e.dx_star, lo, hi);
+  const float xl = clamp_f(-e.dx_star, lo, hi);
+  *yr = top_inside ? e.ey : e.slope * xr + sqrtf(max_f(e.w0 - e.w1 * xr * xr, 0.0f));
+  *yl = bottom_inside ? -e.ey : e.slope * xl - sqrtf(max_f(e.w0 - e.w1 * xl * xl, 0.0f));
   return true;
 }
 

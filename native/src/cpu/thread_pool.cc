@@ -79,11 +79,13 @@ void ThreadPool::run(size_t n_tasks, const std::function<void(size_t)>& task) {
 }
 
 ThreadPool& global_pool() {
-  static ThreadPool pool([] {
-    unsigned n = std::thread::hardware_concurrency();
+  // Never destroyed: a render may still be running on a libuv thread while the process exits,
+  // and joining the workers from a static destructor then would race with it.
+  static ThreadPool* pool = new ThreadPool([] {
+    const unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1u : n;
   }());
-  return pool;
+  return *pool;
 }
 
 }  // namespace splat::cpu

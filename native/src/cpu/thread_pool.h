@@ -63,7 +63,7 @@ class ThreadPool {
   std::exception_ptr error_;
 };
 
-/** The process-wide pool: std::thread::hardware_concurrency() threads. */
+/** The process-wide pool: std::thread::hardware_concurrency() threads, created on first use. */
 ThreadPool& global_pool();
 
 }  // namespace splat::cpu
