@@ -2,7 +2,7 @@
 // `npm test`: makes sure what the tests need is there (Debian chromium, the native addon,
 // the UI build), type-checks, then runs unit, integration and e2e tests with node's runner.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,10 +46,12 @@ for (const suite of ['unit', 'integration', 'e2e']) {
   if (only && only !== suite) continue;
   step(`${suite} tests`);
   const tap = path.join(outDir, `${suite}.tap`);
+  // Node 20's runner does not expand globs itself.
+  const files = readdirSync(path.join(root, 'tests', suite)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `tests/${suite}/${f}`);
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-      `--test-concurrency=${suite === 'unit' ? 2 : 1}`, `tests/${suite}/*.test.ts`],
+      `--test-concurrency=${suite === 'unit' ? 2 : 1}`, ...files],
     { cwd: root, stdio: 'inherit', env: { ...process.env, SPLATSYNC_TEST: '1' } },
   );
   if (r.status !== 0) status = r.status || 1;
