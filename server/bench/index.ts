@@ -10,6 +10,8 @@ import { SceneRuntime } from '../render/runtime';
 import { encodeJpeg } from '../render/encode';
 import type { SceneBundle } from '../scene/bundle';
 import { benchRender } from './render';
+import { benchImport } from './import';
+import { benchDeform } from '../deform/bench';
 import { result, type BenchResult } from './types';
 
 export interface BenchReport {
@@ -82,6 +84,12 @@ export async function runBench(opts: { quick?: boolean; log?: (m: string) => voi
 
   log('synthetic scenes...');
   results.push(...(await benchRender({ quick: opts.quick })));
+
+  log('deformation MLP (onnxruntime, CPU)...');
+  results.push(...(await benchDeform({ quick: opts.quick, log })));
+
+  log('import and bundle load...');
+  results.push(...(await benchImport({ quick: opts.quick, log })));
 
   const caps = capabilities();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, simd ${caps.simd}, ${caps.threads} threads`;
