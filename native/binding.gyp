@@ -7,12 +7,15 @@
       "sources": [
         "src/addon.cc",
         "src/scene.cc",
+        "src/buffers.cc",
         "src/cpu/thread_pool.cc",
         "src/cpu/deform.cc",
         "src/cpu/preprocess.cc",
         "src/cpu/sort_bin.cc",
         "src/cpu/blend.cc",
-        "src/cpu/render_frame.cc"
+        "src/cpu/render_frame.cc",
+        "src/cpu/half.cc",
+        "src/cpu/features.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

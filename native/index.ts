@@ -3,14 +3,20 @@
 // "Expected X for Y but received Z"; the binding (src/addon.cc) only re-checks sizes.
 //
 // Call chain: createScene() -> new addon.Scene (src/addon.cc, copies + activates the cloud in
-// src/scene.cc) -> NativeScene.render() -> RenderWorker (libuv thread) -> Scene::render ->
-// cpu::render_frame: deform -> preprocess -> sort_and_bin -> blend_tiles (src/cpu/*).
+// src/scene.cc) -> NativeScene.render() -> Job (libuv thread) -> Scene::render ->
+// cpu::prepare_frame (deform -> preprocess -> sort_and_bin) -> cpu::blend_tiles (src/cpu/*).
+// pick() / regionWeights() run the same preparation (or reuse a render's, same camera and t)
+// and composite only the pixels they need (cpu::composite_masked); similarity() streams the
+// scene's unit fp16 features (cpu/features.cc). floatToHalf / halfToFloat: cpu/half.cc.
 // The math every backend computes is docs/RENDERING.md; src/common/ holds the shared part.
 import { createRequire } from 'node:module';
 import type { CameraJSON, DeformKeyframe, GaussianCloud } from '../server/scene/types';
 
 /** Largest image side a render accepts, in pixels. */
 export const MAX_IMAGE_SIDE = 4096;
+
+/** Largest semantic feature dimension setFeatures() accepts. */
+export const MAX_FEATURE_DIM = 8192;
 
 export interface Capabilities {
   cpu: true;
@@ -19,6 +25,8 @@ export interface Capabilities {
   simd: string;
   /** Threads the CPU backend uses per render. */
   threads: number;
+  /** Whether fp16 conversions use the F16C instructions (else a bit-identical scalar path). */
+  f16c: boolean;
 }
 
 export interface RenderOptions {
@@ -27,6 +35,14 @@ export interface RenderOptions {
   t: number;
   /** RGB in [0,1]. */
   background: [number, number, number];
+  /**
+   * Also produce RenderOutput.labels (needs setLabels()): per pixel the label k with the largest
+   * W_k = sum over its Gaussians of T_i alpha_i among labels with W_k >= labelThreshold (ties to
+   * the lower id), else 0. Exact for any number of labels per pixel.
+   */
+  labels?: boolean;
+  /** In (0, 1]; default 0.5. */
+  labelThreshold?: number;
 }
 
 export interface RenderTimings {
@@ -60,8 +76,61 @@ export interface RenderOutput {
   depth: Float32Array;
   /** [H,W] 1 - final transmittance. */
   alpha: Float32Array;
+  /** [H,W] label per pixel (0 = none), only when RenderOptions.labels was set. */
+  labels?: Uint8Array;
   timings: RenderTimings;
   stats: RenderStats;
+}
+
+export interface PickOptions {
+  camera: CameraJSON;
+  t: number;
+  /** Centre pixel (integers, inside the image). */
+  x: number;
+  y: number;
+  /** Odd side of the square patch, clipped to the image; default 5. */
+  patch?: number;
+}
+
+export interface PickResult {
+  /** [D] mean over the patch pixels of sum_i w_i f_i, w_i = T_i alpha_i, f_i unit features. */
+  feature: Float32Array;
+  /** Expected camera z at the centre pixel, 0 where alpha <= 1e-6. */
+  depth: number;
+  /** 1 - T at the centre pixel. */
+  alpha: number;
+  /** The centre pixel's centre unprojected at `depth`; null where alpha <= 1e-6. */
+  worldPoint: [number, number, number] | null;
+  /** Gaussian with the largest w_i at the centre pixel (the front-most on ties), -1 if none. */
+  topGaussian: number;
+  /** Patch pixels inside the image (the feature's divisor). */
+  pixels: number;
+  /** Whether preprocess + sort were reused from an earlier render / pick of the same camera and t. */
+  reused: boolean;
+  /** deform / preprocess / sort are 0 when reused. */
+  timings: RenderTimings;
+}
+
+export interface RegionOptions {
+  camera: CameraJSON;
+  t: number;
+  /** Row spans (y, x0, x1): pixels x0 <= x < x1 of row y; flat Int32Array [S*3] or [[y, x0, x1], ...]. Overlaps count once. */
+  spans: Int32Array | number[][];
+}
+
+export interface AppearanceEdit {
+  /** [N] opacity multipliers, finite >= 0 (0 hides); null clears; absent keeps the current one. */
+  opacityScale?: Float32Array | null;
+  /** [N,4] rgb + mix, all in [0,1]: colour = (1 - mix) colour + mix rgb after SH; null clears; absent keeps. */
+  tint?: Float32Array | null;
+}
+
+export interface SceneOptions {
+  /**
+   * [N,K,3] SH as fp16 (e.g. the bundle's array), used instead of cloud.sh (which may then be
+   * absent). The scene keeps SH as fp16 either way.
+   */
+  shHalf?: Uint16Array;
 }
 
 export interface NativeScene {
@@ -76,24 +145,55 @@ export interface NativeScene {
   keyframeTimes(): number[];
   /** Renders off the event loop; several renders may be in flight at once. */
   render(opts: RenderOptions): Promise<RenderOutput>;
-  /** Frees the scene (renders in flight finish first); later calls throw. */
+  /**
+   * Semantic features, [N,D] fp16. The scene keeps only an L2-normalized fp16 copy (compositing
+   * and similarity use unit features; rows with a zero or non-finite norm become zero), so the
+   * caller may drop its array. Replaces earlier features.
+   */
+  setFeatures(half: Uint16Array, dim: number): void;
+  /** D of the features set, 0 when none. */
+  readonly featureDim: number;
+  /** [N] cosine similarity of every Gaussian's feature with query [D] (normalized here; non-zero). */
+  similarity(query: Float32Array): Promise<Float32Array>;
+  /** Feature, depth and top Gaussian under a pixel (needs setFeatures()). */
+  pick(opts: PickOptions): Promise<PickResult>;
+  /** [N] sum over the region's pixels of w_i = T_i alpha_i. The region must hold a pixel. */
+  regionWeights(opts: RegionOptions): Promise<Float32Array>;
+  /** [N] labels, 0 = none, 1..255 (copied); null clears. */
+  setLabels(labels: Uint8Array | null): void;
+  /** Opacity multipliers and tints applied in preprocess (renders, picks and regions). */
+  setAppearance(edit: AppearanceEdit): void;
+  /** Frees the scene (requests in flight finish first); later calls throw. */
   dispose(): void;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Loading
 
+interface AddonCamera {
+  width: number;
+  height: number;
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+  worldToCamera: number[];
+}
+
 interface AddonSceneHandle {
   readonly count: number;
+  readonly featureDim: number;
   setKeyframe(t: number, dxyz: Float32Array, drot: Float32Array, dscale: Float32Array): void;
   removeKeyframe(t: number): boolean;
   clearKeyframes(): void;
   keyframeTimes(): number[];
-  render(opts: {
-    camera: { width: number; height: number; fx: number; fy: number; cx: number; cy: number; worldToCamera: number[] };
-    t: number;
-    background: number[];
-  }): Promise<RenderOutput>;
+  render(opts: { camera: AddonCamera; t: number; background: number[]; labels: boolean; labelThreshold: number }): Promise<RenderOutput>;
+  setFeatures(half: Uint16Array, dim: number): void;
+  similarity(query: Float32Array): Promise<Float32Array>;
+  pick(opts: { camera: AddonCamera; t: number; x: number; y: number; patch: number }): Promise<PickResult>;
+  regionWeights(opts: { camera: AddonCamera; t: number; spans: Int32Array }): Promise<{ weights: Float32Array }>;
+  setLabels(labels: Uint8Array | null): void;
+  setAppearance(setOpacity: boolean, opacityScale: Float32Array | null, setTint: boolean, tint: Float32Array | null): void;
   dispose(): void;
 }
 
@@ -105,16 +205,31 @@ interface Addon {
     rotations: Float32Array, // [N,4]
     logScales: Float32Array, // [N,3]
     opacityLogits: Float32Array, // [N]
-    sh: Float32Array, // [N,K,3]
+    sh: Float32Array | null, // [N,K,3]
+    shHalf: Uint16Array | null, // [N,K,3] fp16, used when given
   ) => AddonSceneHandle;
   capabilities(): Capabilities;
+  floatToHalf(src: Float32Array, dst?: Uint16Array): Uint16Array;
+  halfToFloat(src: Uint16Array, dst?: Float32Array): Float32Array;
 }
 
 const CANDIDATES = ['./build/Release/splatsync.node', './build/Debug/splatsync.node'];
 let loaded: Addon | undefined;
+let loadError: Error | undefined;
+
+/** Whether the addon is built and loads here (never throws). */
+export function nativeAvailable(): boolean {
+  try {
+    addon();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function addon(): Addon {
   if (loaded) return loaded;
+  if (loadError) throw loadError;
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
   for (const path of CANDIDATES) {
@@ -125,10 +240,11 @@ function addon(): Addon {
       failures.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  throw new Error(
+  loadError = new Error(
     `The native addon native/build/Release/splatsync.node could not be loaded (${failures.join('; ')}). ` +
       'Run `npm run build:native` to build it (needs a C++17 compiler and node-gyp).',
   );
+  throw loadError;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,6 +267,19 @@ function fail(expected: string, what: string, received: string): never {
 function checkFloat32(v: unknown, length: number, shape: string, what: string): Float32Array {
   if (!(v instanceof Float32Array)) fail(`Float32Array of length ${length} (${shape})`, what, describe(v));
   if (v.length !== length) fail(`Float32Array of length ${length} (${shape})`, what, `length ${v.length}`);
+  return v;
+}
+
+function checkTyped<T extends ArrayBufferView & { length: number }>(
+  v: unknown,
+  ctor: { new (n: number): T; name: string },
+  length: number | undefined,
+  shape: string,
+  what: string,
+): T {
+  const expected = length === undefined ? ctor.name : `${ctor.name} of length ${length} (${shape})`;
+  if (!(v instanceof ctor)) fail(expected, what, describe(v));
+  if (length !== undefined && v.length !== length) fail(expected, what, `length ${v.length}`);
   return v;
 }
 
@@ -199,8 +328,9 @@ function checkBackground(v: unknown): number[] {
   });
 }
 
-function checkCloud(v: unknown) {
+function checkCloud(v: unknown, opts: SceneOptions | undefined) {
   const c = checkObject(v, 'cloud');
+  const o = opts === undefined ? {} : checkObject(opts, 'scene options');
   const n = checkInt(c.count, 0, 2 ** 32 - 2, 'cloud.count');
   const degree = c.shDegree;
   if (degree !== 0 && degree !== 1 && degree !== 2 && degree !== 3) fail('0, 1, 2 or 3', 'cloud.shDegree', describe(degree));
@@ -212,8 +342,41 @@ function checkCloud(v: unknown) {
     rotations: checkFloat32(c.rotations, n * 4, 'N*4', 'rotations'),
     logScales: checkFloat32(c.logScales, n * 3, 'N*3', 'logScales'),
     opacityLogits: checkFloat32(c.opacityLogits, n, 'N', 'opacityLogits'),
-    sh: checkFloat32(c.sh, n * K * 3, `N*${K}*3`, 'sh'),
+    sh: o.shHalf === undefined ? checkFloat32(c.sh, n * K * 3, `N*${K}*3`, 'sh') : null,
+    shHalf: o.shHalf === undefined ? null : checkTyped(o.shHalf, Uint16Array, n * K * 3, `N*${K}*3`, 'shHalf'),
   };
+}
+
+/** Spans as a flat Int32Array [S*3], each inside the image; throws when they hold no pixel. */
+function checkSpans(v: unknown, width: number, height: number): Int32Array {
+  let flat: Int32Array;
+  if (v instanceof Int32Array) {
+    if (v.length % 3 !== 0) fail('an Int32Array of (y, x0, x1) triples', 'spans', `length ${v.length}`);
+    flat = v;
+  } else if (Array.isArray(v)) {
+    flat = new Int32Array(v.length * 3);
+    v.forEach((s, i) => {
+      if (!Array.isArray(s) || s.length !== 3) fail('a [y, x0, x1] triple', `spans[${i}]`, describe(s));
+      for (let k = 0; k < 3; k++) {
+        const x: unknown = s[k];
+        if (typeof x !== 'number' || !Number.isInteger(x)) fail('an integer', `spans[${i}][${k}]`, describe(x));
+        flat[i * 3 + k] = x;
+      }
+    });
+  } else {
+    fail('an Int32Array of (y, x0, x1) triples or an array of [y, x0, x1]', 'spans', describe(v));
+  }
+  let pixels = 0;
+  for (let i = 0; i < flat.length; i += 3) {
+    const y = flat[i]!;
+    const x0 = flat[i + 1]!;
+    const x1 = flat[i + 2]!;
+    if (y < 0 || y >= height) fail(`a row in [0, ${height - 1}]`, `spans[${i / 3}] y`, describe(y));
+    if (x0 < 0 || x1 > width || x0 > x1) fail(`0 <= x0 <= x1 <= ${width}`, `spans[${i / 3}]`, `x0 ${x0}, x1 ${x1}`);
+    pixels += x1 - x0;
+  }
+  if (pixels === 0) fail('a region of at least one pixel', 'spans', `${flat.length / 3} spans covering no pixel`);
+  return flat;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +393,10 @@ class Scene implements NativeScene {
   constructor(handle: AddonSceneHandle, count: number) {
     this.#handle = handle;
     this.count = count;
+  }
+
+  get featureDim(): number {
+    return this.#handle?.featureDim ?? 0;
   }
 
   #live(): AddonSceneHandle {
@@ -263,19 +430,107 @@ class Scene implements NativeScene {
   }
 
   render(opts: RenderOptions): Promise<RenderOutput> {
-    try {
+    return guard('native render failed', () => {
       const h = this.#live();
       const o = checkObject(opts, 'render options');
-      const request = { camera: checkCamera(o.camera), t: checkFinite(o.t, 't'), background: checkBackground(o.background) };
-      const callSite = new Error('native render failed'); // keeps the caller's stack across the async hop
-      return h.render(request).catch((err: unknown) => {
-        callSite.message = err instanceof Error ? err.message : String(err);
-        (callSite as Error & { cause?: unknown }).cause = err;
-        throw callSite;
-      });
-    } catch (err) {
-      return Promise.reject(err);
+      const labels = o.labels === undefined ? false : o.labels;
+      if (typeof labels !== 'boolean') fail('a boolean', 'labels', describe(labels));
+      const labelThreshold = o.labelThreshold === undefined ? 0.5 : checkFinite(o.labelThreshold, 'labelThreshold');
+      if (!(labelThreshold > 0 && labelThreshold <= 1)) fail('a number in (0, 1]', 'labelThreshold', describe(labelThreshold));
+      if (labels && !this.#hasLabels) throw new Error('This scene has no labels; call setLabels() before rendering with labels: true');
+      const request = {
+        camera: checkCamera(o.camera),
+        t: checkFinite(o.t, 't'),
+        background: checkBackground(o.background),
+        labels,
+        labelThreshold,
+      };
+      return h.render(request);
+    });
+  }
+
+  setFeatures(half: Uint16Array, dim: number): void {
+    const h = this.#live();
+    const d = checkInt(dim, 1, MAX_FEATURE_DIM, 'dim');
+    h.setFeatures(checkTyped(half, Uint16Array, this.count * d, `N*${d}`, 'features'), d);
+  }
+
+  similarity(query: Float32Array): Promise<Float32Array> {
+    return guard('native similarity failed', () => {
+      const h = this.#live();
+      const D = h.featureDim;
+      if (D === 0) throw new Error('This scene has no features; call setFeatures() first');
+      const q = checkTyped(query, Float32Array, D, 'D', 'query');
+      let ss = 0;
+      for (let i = 0; i < q.length; i++) {
+        if (!Number.isFinite(q[i]!)) fail('finite numbers', `query[${i}]`, describe(q[i]));
+        ss += q[i]! * q[i]!;
+      }
+      if (ss === 0) fail('a non-zero vector', 'query', 'all zeros');
+      return h.similarity(q);
+    });
+  }
+
+  pick(opts: PickOptions): Promise<PickResult> {
+    return guard('native pick failed', () => {
+      const h = this.#live();
+      const o = checkObject(opts, 'pick options');
+      const camera = checkCamera(o.camera);
+      const t = checkFinite(o.t, 't');
+      const x = checkInt(o.x, 0, camera.width - 1, 'x');
+      const y = checkInt(o.y, 0, camera.height - 1, 'y');
+      const patch = o.patch === undefined ? 5 : checkInt(o.patch, 1, 2 * MAX_IMAGE_SIDE + 1, 'patch');
+      if (patch % 2 === 0) fail('an odd integer', 'patch', describe(patch));
+      if (h.featureDim === 0) throw new Error('This scene has no features; call setFeatures() first');
+      return h.pick({ camera, t, x, y, patch });
+    });
+  }
+
+  regionWeights(opts: RegionOptions): Promise<Float32Array> {
+    return guard('native regionWeights failed', () => {
+      const h = this.#live();
+      const o = checkObject(opts, 'region options');
+      const camera = checkCamera(o.camera);
+      const t = checkFinite(o.t, 't');
+      const spans = checkSpans(o.spans, camera.width, camera.height);
+      return h.regionWeights({ camera, t, spans }).then((r) => r.weights);
+    });
+  }
+
+  #hasLabels = false;
+
+  setLabels(labels: Uint8Array | null): void {
+    const h = this.#live();
+    if (labels === null) {
+      h.setLabels(null);
+      this.#hasLabels = false;
+      return;
     }
+    h.setLabels(checkTyped(labels, Uint8Array, this.count, 'N', 'labels'));
+    this.#hasLabels = true;
+  }
+
+  setAppearance(edit: AppearanceEdit): void {
+    const h = this.#live();
+    const e = checkObject(edit, 'appearance');
+    const n = this.count;
+    let opacity: Float32Array | null = null;
+    if (e.opacityScale !== undefined && e.opacityScale !== null) {
+      opacity = checkFloat32(e.opacityScale, n, 'N', 'opacityScale');
+      for (let i = 0; i < n; i++) {
+        const v = opacity[i]!;
+        if (!(v >= 0 && v < Infinity)) fail('finite numbers >= 0', `opacityScale[${i}]`, describe(v));
+      }
+    }
+    let tint: Float32Array | null = null;
+    if (e.tint !== undefined && e.tint !== null) {
+      tint = checkFloat32(e.tint, n * 4, 'N*4', 'tint');
+      for (let i = 0; i < n * 4; i++) {
+        const v = tint[i]!;
+        if (!(v >= 0 && v <= 1)) fail('numbers in [0, 1]', `tint[${i}]`, describe(v));
+      }
+    }
+    h.setAppearance(e.opacityScale !== undefined, opacity, e.tint !== undefined, tint);
   }
 
   dispose(): void {
@@ -285,12 +540,50 @@ class Scene implements NativeScene {
 }
 
 /**
- * Uploads a cloud into a native scene (arrays copied; scales, opacities and rotations
- * activated once). positions [N,3], rotations [N,4], logScales [N,3], opacityLogits [N],
- * sh [N,K,3] with K = (shDegree+1)^2.
+ * Runs f (validation, then the native call) so that every failure is a rejected promise whose
+ * stack is the caller's (native errors arrive on a later tick without one).
  */
-export function createScene(cloud: GaussianCloud): NativeScene {
-  const c = checkCloud(cloud);
-  const handle = new (addon().Scene)(c.n, c.degree, c.positions, c.rotations, c.logScales, c.opacityLogits, c.sh);
+function guard<T>(label: string, f: () => Promise<T>): Promise<T> {
+  try {
+    const callSite = new Error(label); // keeps the caller's stack across the async hop
+    return f().catch((err: unknown) => {
+      callSite.message = err instanceof Error ? err.message : String(err);
+      (callSite as Error & { cause?: unknown }).cause = err;
+      throw callSite;
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A cloud whose SH may be absent when SceneOptions.shHalf carries them. */
+export type SceneCloud = Omit<GaussianCloud, 'sh'> & { sh?: Float32Array };
+
+/**
+ * Uploads a cloud into a native scene (arrays copied; scales, opacities and rotations
+ * activated once; SH stored as fp16). positions [N,3], rotations [N,4], logScales [N,3],
+ * opacityLogits [N], sh [N,K,3] with K = (shDegree+1)^2 (or opts.shHalf [N,K,3] fp16).
+ */
+export function createScene(cloud: SceneCloud, opts?: SceneOptions): NativeScene {
+  const c = checkCloud(cloud, opts);
+  const handle = new (addon().Scene)(c.n, c.degree, c.positions, c.rotations, c.logScales, c.opacityLogits, c.sh, c.shHalf);
   return new Scene(handle, c.n);
+}
+
+/**
+ * fp32 -> fp16 bits, round to nearest even, bit-identical with server/scene/half.ts
+ * (overflow to inf, subnormals, NaN -> sign | 0x7e00). F16C, multi-threaded above ~128K values.
+ * dst, when given, must have src's length; otherwise it is allocated.
+ */
+export function floatToHalf(src: Float32Array, dst?: Uint16Array): Uint16Array {
+  const s = checkTyped(src, Float32Array, undefined, '', 'src');
+  const d = dst === undefined ? undefined : checkTyped(dst, Uint16Array, s.length, 'src.length', 'dst');
+  return addon().floatToHalf(s, d);
+}
+
+/** fp16 bits -> fp32, exact (NaN -> the one quiet NaN), bit-identical with server/scene/half.ts. */
+export function halfToFloat(src: Uint16Array, dst?: Float32Array): Float32Array {
+  const s = checkTyped(src, Uint16Array, undefined, '', 'src');
+  const d = dst === undefined ? undefined : checkTyped(dst, Float32Array, s.length, 'src.length', 'dst');
+  return addon().halfToFloat(s, d);
 }

@@ -4,8 +4,8 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
-  BakeRequest, describeZodError, FrameAck, Handshake, ImportRequest, JoinRequest, PROTOCOL_VERSION, ViewRequest,
-  type JobStarted,
+  BakeRequest, describeZodError, FrameAck, Handshake, HistogramRequest, ImportRequest, JoinRequest, OpRequest, PREVIEW_LABEL_INDEX,
+  PreviewRequest, PROTOCOL_VERSION, RoomJoin, ViewRequest, type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
 import { FrameScheduler } from './render/scheduler';
@@ -15,6 +15,11 @@ import { VERSION } from './version';
 import { JobRunner } from './jobs';
 import { importModel } from './import/index';
 import { bakeScene } from './import/bake';
+import { RoomHub, type RoomEntry } from './rooms/hub';
+import { MemoryRoomStore, type RoomStore } from './rooms/store';
+import { OpRejected } from './rooms/room';
+import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
+import type { ClipTextEncoder } from './semantic/clip/index';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -25,6 +30,10 @@ export interface ServerDeps {
   /** Next.js request handler; absent with --no-ui. */
   ui?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   log?: (msg: string) => void;
+  /** Room op logs (default: in memory). */
+  rooms?: RoomStore;
+  /** CLIP text encoder for text queries, when configured. */
+  clip?: ClipTextEncoder | null;
 }
 
 export interface SplatsyncServer {
@@ -33,13 +42,37 @@ export interface SplatsyncServer {
   close(): Promise<void>;
 }
 
-type ClientSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, { sceneId?: string }>;
+interface SocketData {
+  sceneId?: string;
+  roomId?: string;
+  user: { id: string; name: string };
+  /** This client's hover preview membership, shown as label index 255 in its frames. */
+  preview?: Uint8Array | null;
+}
+type ClientSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, SocketData>;
 
 export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): SplatsyncServer {
   const log = deps.log ?? (() => {});
   const runtimes = new Map<string, Promise<SceneRuntime>>();
   const scheduler = new FrameScheduler();
   const jobs = new JobRunner();
+
+  const engines = new Map<string, Promise<SemanticEngine>>();
+  const engineFor = (sceneId: string): Promise<SemanticEngine> => {
+    let p = engines.get(sceneId);
+    if (!p) {
+      p = runtimeFor(sceneId).then((rt) => new SemanticEngine(rt, deps.clip ?? null));
+      engines.set(sceneId, p);
+      p.catch(() => engines.delete(sceneId));
+    }
+    return p;
+  };
+  const roomKey = (sceneId: string, roomId: string) => `room:${sceneId}:${roomId}`;
+  const hub = new RoomHub(deps.rooms ?? new MemoryRoomStore(), engineFor, (sceneId, roomId, entry) => {
+    const members = io.sockets.adapter.rooms.get(roomKey(sceneId, roomId)) ?? new Set<string>();
+    scheduler.refreshAll(entry.engine.runtime, (id) => members.has(id));
+  });
+  const openRooms = new Map<string, RoomEntry>(); // socket.id -> its room, once joined
 
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
     let p = runtimes.get(id);
@@ -78,6 +111,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
 
   io.on('connection', (raw) => {
     const socket = raw as ClientSocket;
+    const hs = Handshake.safeParse(socket.handshake.auth);
+    socket.data.user = hs.success && hs.data.user ? hs.data.user : { id: `anon-${socket.id.slice(0, 12).replace(/[^A-Za-z0-9_-]/g, '')}`, name: 'Guest' };
     const fail = (event: string, code: ErrorCode, message: string) => socket.emit('error', { code, message, event });
 
     socket.on('scene:join', async (payload, ack) => {
@@ -93,6 +128,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
         scheduler.addClient(socket.id, runtime, {
           frame: (f) => socket.emit('frame', f),
           error: (message) => fail('view:set', 'internal', message),
+          context: () => frameContext(socket),
         });
         reply({ ok: true, data: runtime.info() });
       } catch (err) {
@@ -165,7 +201,91 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       reply({ ok: true, data: { jobId } });
     });
 
-    socket.on('disconnect', () => scheduler.removeClient(socket.id));
+    socket.on('room:join', async (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const parsed = RoomJoin.safeParse(payload ?? {});
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `room:join: ${describeZodError(parsed.error)}` });
+      const sceneId = socket.data.sceneId;
+      if (!sceneId) return reply({ ok: false, code: 'not_joined', message: 'room:join: join a scene first (scene:join)' });
+      const roomId = parsed.data.room ?? 'main';
+      try {
+        const entry = await hub.open(sceneId, roomId);
+        if (socket.data.roomId) void socket.leave(roomKey(sceneId, socket.data.roomId));
+        socket.data.roomId = roomId;
+        openRooms.set(socket.id, entry);
+        void socket.join(roomKey(sceneId, roomId));
+        const since = parsed.data.since ?? 0;
+        reply({ ok: true, data: { roomId, version: entry.room.version, ops: entry.room.opsSince(since > entry.room.version ? 0 : since), userId: socket.data.user.id } });
+        scheduler.refreshAll(entry.engine.runtime, (id) => id === socket.id);
+      } catch (err) {
+        reply({ ok: false, code: 'internal', message: (err as Error).message });
+      }
+    });
+
+    socket.on('op:submit', async (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const parsed = OpRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `op:submit: ${describeZodError(parsed.error)}` });
+      const entry = openRooms.get(socket.id);
+      if (!entry) return reply({ ok: false, code: 'not_joined', message: 'op:submit: join a room first (room:join)' });
+      try {
+        const { op, note } = await hub.commit(entry, socket.data.user, parsed.data);
+        io.to(roomKey(entry.room.sceneId, entry.room.id)).emit('op', op);
+        reply({ ok: true, data: { version: op.version, note } });
+      } catch (err) {
+        if (err instanceof OpRejected) return reply({ ok: false, code: err.code, message: err.message });
+        log(`op failed: ${(err as Error).stack}`);
+        reply({ ok: false, code: 'internal', message: `the op was not applied: ${(err as Error).message}` });
+      }
+    });
+
+    socket.on('sel:histogram', async (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const parsed = HistogramRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `sel:histogram: ${describeZodError(parsed.error)}` });
+      const entry = openRooms.get(socket.id);
+      if (!entry) return reply({ ok: false, code: 'not_joined', message: 'sel:histogram: join a room first (room:join)' });
+      const sel = entry.room.state.labels.get(parsed.data.labelId)?.selections.find((x) => x.id === parsed.data.selId);
+      if (!sel) return reply({ ok: false, code: 'not_found', message: `selection ${parsed.data.selId} not found in label ${parsed.data.labelId}` });
+      try {
+        const scores = await entry.engine.scores(sel);
+        const theta = sel.kind === 'region' ? sel.query.minWeight ?? 0.5 : sel.theta;
+        reply({ ok: true, data: { bins: sel.kind === 'region' ? [] : histogram(scores), count: countAtLeast(scores, theta), theta } });
+      } catch (err) {
+        reply({ ok: false, code: 'internal', message: (err as Error).message });
+      }
+    });
+
+    socket.on('sel:preview', async (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const parsed = PreviewRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `sel:preview: ${describeZodError(parsed.error)}` });
+      const entry = openRooms.get(socket.id);
+      if (!entry) return reply({ ok: false, code: 'not_joined', message: 'sel:preview: join a room first (room:join)' });
+      const { query, theta } = parsed.data;
+      if (!query) {
+        socket.data.preview = null;
+        scheduler.refreshAll(entry.engine.runtime, (id) => id === socket.id);
+        return reply({ ok: true, data: null });
+      }
+      try {
+        const { feature } = await entry.engine.clickFeature(query);
+        const scores = await entry.engine.similarityTo(feature);
+        const m = new Uint8Array(scores.length);
+        for (let i = 0; i < m.length; i++) m[i] = scores[i]! >= theta ? 1 : 0;
+        socket.data.preview = m;
+        scheduler.refreshAll(entry.engine.runtime, (id) => id === socket.id);
+        reply({ ok: true, data: { count: countAtLeast(scores, theta), bins: histogram(scores) } });
+      } catch (err) {
+        const code = err instanceof SelectionError ? err.code : 'internal';
+        reply({ ok: false, code, message: (err as Error).message });
+      }
+    });
+
+    socket.on('disconnect', () => {
+      scheduler.removeClient(socket.id);
+      openRooms.delete(socket.id);
+    });
   });
 
   return {
@@ -177,6 +297,17 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       runtimes.clear();
     },
   };
+
+  /** Label channel for a client's frames: its room's labels, with its hover preview on top. */
+  function frameContext(socket: ClientSocket): { labels: Uint8Array; order: string[] } | null {
+    const entry = openRooms.get(socket.id);
+    const channel = entry?.channel ?? null;
+    const preview = socket.data.preview;
+    if (!preview) return channel;
+    const labels = channel ? channel.labels.slice() : new Uint8Array(preview.length);
+    for (let i = 0; i < labels.length; i++) if (preview[i]) labels[i] = PREVIEW_LABEL_INDEX;
+    return { labels, order: channel?.order ?? [] };
+  }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse, d: ServerDeps): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');

@@ -21,6 +21,7 @@ Usage:
   splatsync serve [--port P] [--data DIR] [--scene ID] [--no-ui] [--host H]
   splatsync import MODEL_DIR [--dataset DIR] [--iteration N] [--name S] [--bake]
   splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
+  splatsync select --scene ID --view K [--split train|test] (--click X,Y [--patch 5] | --text S [--clip DIR]) [--theta 0.5] --out F.json
   splatsync info
   splatsync bench [--json F] [--quick]
 
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         return await render(rest);
       case 'import':
         return await importCmd(rest);
+      case 'select':
+        return await select(rest);
       case 'info':
         out(JSON.stringify(info(), null, 2));
         return 0;
@@ -247,4 +250,70 @@ async function importCmd(argv: string[]): Promise<number> {
   const port = Number(process.env.PORT ?? 3000);
   out(JSON.stringify({ sceneId: res.sceneId, url: `http://localhost:${port}/s/${res.sceneId}` }));
   return 0;
+}
+
+async function select(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    scene: { type: 'string' },
+    view: { type: 'string' },
+    split: { type: 'string' },
+    click: { type: 'string' },
+    text: { type: 'string' },
+    theta: { type: 'string' },
+    patch: { type: 'string' },
+    clip: { type: 'string' },
+    out: { type: 'string' },
+  });
+  const sceneId = values.scene as string | undefined;
+  const outFile = values.out as string | undefined;
+  if (!sceneId) throw new UsageError('select needs --scene ID');
+  if (!outFile) throw new UsageError('select needs --out F.json');
+  if ((values.click === undefined) === (values.text === undefined)) throw new UsageError('select needs exactly one of --click X,Y or --text S');
+  const { DEFAULT_THETA, DEFAULT_PATCH } = await import('./protocol/room');
+  const theta = num(values.theta as string | undefined, 'theta', { min: -1, max: 1 }) ?? DEFAULT_THETA;
+  const store = new SceneStore(resolveDataDir(values.data as string | undefined));
+  if (sceneId === DEMO_SCENE_ID) await store.ensureDemo((m) => err(m));
+  const runtime = await SceneRuntime.load(store, sceneId);
+  const { SemanticEngine } = await import('./semantic/engine');
+  let clip = null;
+  try {
+    let t = 0;
+    let feature: Float32Array;
+    const engineClip = async () => {
+      const { resolveClipDir, ClipTextEncoder } = await import('./semantic/clip/index');
+      const dir = resolveClipDir(values.clip as string | undefined);
+      return dir ? ClipTextEncoder.load(dir) : null;
+    };
+    if (values.text !== undefined) clip = await engineClip();
+    const engine = new SemanticEngine(runtime, clip);
+    if (values.click !== undefined) {
+      if (values.view === undefined) throw new UsageError('--click needs --view K (the dataset view the pixel is in)');
+      const m = /^(\d+),(\d+)$/.exec(values.click as string);
+      if (!m) throw new UsageError(`--click expects X,Y in pixels, got ${JSON.stringify(values.click)}`);
+      const k = num(values.view as string, 'view', { int: true, min: 0 })!;
+      const split = (values.split as string | undefined) ?? 'train';
+      const v = runtime.info().views.find((x) => x.split === split && x.index === k);
+      if (!v) throw new UsageError(`--view ${k}: no such view in the ${split} split of scene ${sceneId}`);
+      const [x, y] = [Number(m[1]), Number(m[2])];
+      if (x >= v.camera.width || y >= v.camera.height) throw new UsageError(`--click ${x},${y} lies outside the ${v.camera.width}x${v.camera.height} view`);
+      t = v.time;
+      const patch = num(values.patch as string | undefined, 'patch', { int: true, min: 1, max: 31 }) ?? DEFAULT_PATCH;
+      feature = (await engine.clickFeature({ camera: v.camera, t, x, y, patch })).feature;
+    } else {
+      feature = await engine.textFeature(values.text as string);
+    }
+    const scores = await engine.similarityTo(feature);
+    const indices: number[] = [];
+    for (let i = 0; i < scores.length; i++) if (scores[i]! >= theta) indices.push(i);
+    await writeFile(outFile, JSON.stringify({ sceneId, t, theta, indices }));
+    err(`selected ${indices.length} of ${scores.length} Gaussians (theta ${theta}) -> ${outFile}`);
+    return 0;
+  } catch (e) {
+    const { SelectionError } = await import('./semantic/engine');
+    if (e instanceof SelectionError) throw new Error(e.message);
+    throw e;
+  } finally {
+    clip?.dispose();
+    runtime.dispose();
+  }
 }

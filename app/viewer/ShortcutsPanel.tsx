@@ -8,8 +8,20 @@ const SHORTCUTS: [string, string][] = [
   ['drag', 'orbit'],
   ['right drag / shift+drag', 'pan'],
   ['wheel', 'zoom (towards the cursor)'],
+  ['click', 'select the object on the active label (replaces its selections)'],
+  ['shift+click / alt+click', 'add to / subtract from the selection'],
+  ['hover', 'preview what a click would select'],
+  ['B', 'brush tool: paint a region (alt: subtract)'],
+  ['X', 'box tool: drag a box (alt: subtract)'],
+  ['Esc', 'back to the click tool; close this panel'],
+  ['[ / ]', 'θ − / + 0.02 (the active selection)'],
+  ['H', 'hide / show the active label'],
+  ['N', 'new label'],
+  ['Delete', "remove the active label's last selection"],
+  ['Ctrl+Z', 'undo your last edit'],
+  ['Ctrl+Shift+Z', 'redo'],
+  ['Enter (query box)', 'text selection (shift: add, alt: subtract)'],
   ['?', 'show / hide this panel'],
-  ['Esc', 'close this panel'],
 ];
 
 export function ShortcutsPanel({ onClose }: { onClose: () => void }) {

@@ -1,5 +1,6 @@
 'use client';
-// Client side: error toasts (server `error` events and client-side failures), each saying what to do.
+// Client side: toasts: errors (server `error` events, refused edits, client-side failures), each
+// saying what to do, and notes (e.g. what an undo did).
 import type { Toast } from './session';
 
 export function Toasts({ toasts, onDismiss }: { toasts: readonly Toast[]; onDismiss: (id: number) => void }) {
@@ -7,7 +8,7 @@ export function Toasts({ toasts, onDismiss }: { toasts: readonly Toast[]; onDism
   return (
     <div className="toasts" role="status" aria-live="polite">
       {toasts.map((t) => (
-        <div className="toast" key={t.id} data-testid="toast">
+        <div className={`toast toast-${t.kind}`} key={t.id} data-testid={t.kind === 'info' ? 'toast-info' : 'toast'}>
           <div className="toast-head">
             <span className="toast-title">
               {t.title}

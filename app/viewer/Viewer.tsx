@@ -1,15 +1,19 @@
 'use client';
 // Client side: the viewer screen for one scene (/s/<sceneId>). Header (scene badges, Bake),
-// canvas with HUD and toasts, timeline; keyboard shortcuts. All streaming logic lives in ViewerSession.
+// selection toolbar, labels panel, canvas with HUD, tool overlay and toasts, timeline; keyboard
+// shortcuts. All streaming logic lives in ViewerSession, the room's labels in AnnotationSession.
 import Link from 'next/link';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { pageToken, tokenQuery } from '../lib/server-url';
+import type { AnnotationSnapshot } from './annotation';
 import { Hud } from './Hud';
+import { LabelsPanel } from './LabelsPanel';
 import { BakeControl, NoFeaturesBadge } from './SceneBadges';
 import { ViewerSession, type ViewerSnapshot } from './session';
 import { ShortcutsPanel } from './ShortcutsPanel';
 import { Timeline } from './Timeline';
 import { Toasts } from './Toasts';
+import { Toolbar } from './Toolbar';
 
 const noop = () => () => {};
 const INITIAL: ViewerSnapshot | null = null;
@@ -19,6 +23,14 @@ function useSession(session: ViewerSession | null): ViewerSnapshot | null {
     session ? session.subscribe : noop,
     () => (session ? session.getSnapshot() : INITIAL),
     () => INITIAL,
+  );
+}
+
+function useAnnotation(session: ViewerSession | null): AnnotationSnapshot | null {
+  return useSyncExternalStore(
+    session ? session.annot.subscribe : noop,
+    () => (session ? session.annot.getSnapshot() : null),
+    () => null,
   );
 }
 
@@ -32,8 +44,10 @@ export function Viewer({ sceneId }: { sceneId: string }) {
   const [session, setSession] = useState<ViewerSession | null>(null);
   const [showShortcuts, setShowShortcuts] = useState(false);
   const canvasRef = useRef<HTMLCanvasElement>(null);
+  const overlayRef = useRef<HTMLCanvasElement>(null);
   const areaRef = useRef<HTMLDivElement>(null);
   const snap = useSession(session);
+  const annotSnap = useAnnotation(session);
   const [token, setToken] = useState<string | undefined>(undefined);
   useEffect(() => setToken(pageToken()), []);
 
@@ -46,14 +60,51 @@ export function Viewer({ sceneId }: { sceneId: string }) {
 
   useEffect(() => {
     if (!session || !canvasRef.current || !areaRef.current) return;
-    return session.attach(canvasRef.current, areaRef.current);
+    return session.attach(canvasRef.current, areaRef.current, overlayRef.current);
   }, [session]);
 
   useEffect(() => {
     if (!session) return;
+    const annot = session.annot;
     const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTextEntry(e.target)) return;
+      if (isTextEntry(e.target)) return;
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'z' || e.key === 'Z' || e.key === 'y' || e.key === 'Y')) {
+        e.preventDefault();
+        if (e.repeat) return;
+        if (e.key.toLowerCase() === 'y' || e.shiftKey) annot.redo();
+        else annot.undo();
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // a focused slider moves itself with the arrow keys
+      if (e.target instanceof HTMLInputElement && e.target.type === 'range' && e.key.startsWith('Arrow')) return;
       switch (e.key) {
+        case 'b':
+        case 'B':
+          annot.setTool('brush');
+          break;
+        case 'x':
+        case 'X':
+          annot.setTool('box');
+          break;
+        case '[':
+        case ']':
+          e.preventDefault();
+          annot.nudgeTheta(e.key === '[' ? -1 : 1);
+          break;
+        case 'h':
+        case 'H':
+          if (!e.repeat) annot.toggleVisible();
+          break;
+        case 'n':
+        case 'N':
+          if (!e.repeat) void annot.createLabel();
+          break;
+        case 'Delete':
+        case 'Backspace':
+          e.preventDefault();
+          if (!e.repeat) annot.removeLastSelection();
+          break;
         case ' ':
           // a focused button would also "click" on space: let it, unless it is the play button itself
           if (e.target instanceof HTMLButtonElement && e.target.dataset.testid !== 'play') return;
@@ -76,6 +127,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
           break;
         case 'Escape':
           setShowShortcuts(false);
+          if (!session.cancelDrag()) annot.setTool('click');
           break;
       }
     };
@@ -85,6 +137,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
 
   const scene = snap?.scene ?? null;
   const listHref = `/${tokenQuery(token)}`;
+  const tool = annotSnap?.tool ?? 'click';
   const status = snap?.phase === 'error' ? 'error' : !snap || !snap.connected ? 'offline' : snap.phase === 'ready' ? 'live' : 'joining';
 
   return (
@@ -119,8 +172,13 @@ export function Viewer({ sceneId }: { sceneId: string }) {
         </button>
       </header>
 
-      <main className="stage-area" ref={areaRef}>
+      {annotSnap && session ? <Toolbar snap={annotSnap} annot={session.annot} /> : <div className="toolbar" />}
+
+      <div className="viewer-body">
+      {annotSnap && session ? <LabelsPanel snap={annotSnap} annot={session.annot} /> : <aside className="labels-panel" />}
+      <main className={`stage-area tool-${tool}`} ref={areaRef}>
         <canvas ref={canvasRef} className="viewer-canvas" data-testid="viewer-canvas" />
+        <canvas ref={overlayRef} className="tool-overlay" aria-hidden="true" />
         {snap?.viewRect && scene && snap.viewIndex !== null && (
           <div className="view-rect" style={{ left: snap.viewRect.left, top: snap.viewRect.top, width: snap.viewRect.width, height: snap.viewRect.height }}>
             <span className="view-rect-label">
@@ -153,6 +211,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
         )}
         {snap && session && <Toasts toasts={snap.toasts} onDismiss={(id) => session.dismissToast(id)} />}
       </main>
+      </div>
 
       {snap && session ? <Timeline snap={snap} session={session} /> : <footer className="timeline" />}
       {showShortcuts && <ShortcutsPanel onClose={() => setShowShortcuts(false)} />}

@@ -16,3 +16,16 @@ const HINTS: Record<ErrorCode, string> = {
 export function hintFor(code: string | undefined): string {
   return (code && (HINTS as Record<string, string>)[code]) || 'Reload the page; if it keeps happening, check that the server is running.';
 }
+
+/** What to do after a selection or label edit was refused (op:submit, sel:* acks). */
+export function selectionHint(code: string | undefined, message = ''): string {
+  if (/nothing is rendered/i.test(message)) return 'Click on an object in the picture, not on the background.';
+  if (/semantic features|no sem_/i.test(message)) return 'This scene has no semantic features: select with the brush (B) or box (X) instead.';
+  if (/text encoder|clip/i.test(message)) return 'Text queries need a CLIP text encoder on the server and a scene with CLIP features; click on the object, or use the brush (B) or box (X).';
+  if (/empty|longer than/i.test(message)) return 'Type a short description of the object, e.g. "hands".';
+  if (/region/i.test(message)) return 'Brush or drag a box over the object in the picture.';
+  if (/does not exist|deleted/i.test(message)) return 'Someone else changed this label meanwhile; the list now shows the current state.';
+  if (/nothing of yours/i.test(message)) return 'Undo and redo apply to your own edits in this room.';
+  if (code === 'bad_request') return 'The server refused this edit. Try again; reload the page if it keeps happening.';
+  return hintFor(code);
+}

@@ -8,6 +8,11 @@
 // latest-wins -> `frame` {jpeg, seq, viewSeq, ...} -> decode, draw, then `frame:ack` {seq}
 // (the server keeps at most one frame in flight per client until it is acked).
 //
+// Labels (annotation.ts): after `scene:join` the session joins the room; `op` broadcasts go to
+// the AnnotationSession. Frames may carry a label map (`labels` RLE + `labelOrder`): it is
+// decoded and drawn by the stage's overlay shader with a palette built from the room's labels,
+// so recolouring or hiding a label redraws without asking the server.
+//
 // Bake (dynamic scenes with a deformation network): `scene:bake` -> {jobId} -> `job:progress`
 // ... -> `job:done`; on success the snapshot's scene says `baked`.
 import { io, type Socket } from 'socket.io-client';
@@ -26,6 +31,10 @@ import {
   type StageTimings,
   type ViewRequest,
 } from '../../server/protocol';
+import { AnnotationSession } from './annotation';
+import type { UserIdentity } from './identity';
+import { buildPalette, countOverlay, decodeFrameLabels, type LabelMask, type OverlayCounts } from './overlay';
+import { PointerTools, type FrameView } from './pointer-tools';
 import { SERVER_URL, pageToken } from '../lib/server-url';
 import { hintFor } from './error-hints';
 import { ViewerStage, type ReferenceRect } from './stage';
@@ -42,6 +51,7 @@ export interface FatalError {
 
 export interface Toast {
   id: number;
+  kind: 'error' | 'info';
   title: string;
   message: string;
   hint: string;
@@ -95,6 +105,12 @@ export interface ViewerSnapshot {
 export interface SplatsyncTestHook {
   framesShown: number;
   lastFrame: { seq: number; viewSeq: number; width: number; height: number; t: number } | null;
+  /** The room's labels as this client folds them (optimistic edits included). */
+  labels: { id: string; name: string; colour: string; visible: boolean; selections: number }[];
+  /** Room version this client has seen. */
+  version: number;
+  /** Label texels (1..254) and preview texels (255) of the last displayed frame. */
+  lastOverlay: OverlayCounts;
 }
 
 declare global {
@@ -132,6 +148,10 @@ export class ViewerSession {
 
   private socket: ClientSocket | null = null;
   private stage: ViewerStage | null = null;
+  private tools: PointerTools | null = null;
+  /** Labels and selections of the room (its own store for React). */
+  readonly annot: AnnotationSession;
+  private readonly hook: SplatsyncTestHook = { framesShown: 0, lastFrame: null, labels: [], version: 0, lastOverlay: { labelPixels: 0, previewPixels: 0 } };
   private joined = false;
   private disposed = false;
 
@@ -148,6 +168,12 @@ export class ViewerSession {
   private decodeChain: Promise<void> = Promise.resolve();
   private framesShown = 0;
   private lastFrame: FramePayload | null = null;
+  /** Requests sent, by seq, until a frame answering them is shown (for the frame's camera). */
+  private readonly sentViews = new Map<number, FrameView>();
+  /** Camera and time the frame on screen was requested with. */
+  private shownView: FrameView | null = null;
+  private lastMask: LabelMask | null = null;
+  private readonly palette = new Uint8Array(256 * 4);
   private readonly fps = new FrameRateMeter();
   private readonly latency = new LatencyTracker();
 
@@ -162,7 +188,14 @@ export class ViewerSession {
   private readonly earlyBakeEvents: (JobProgress | JobDone)[] = [];
   private readonly toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
-  constructor(readonly sceneId: string) {}
+  constructor(readonly sceneId: string) {
+    this.annot = new AnnotationSession({
+      socket: () => this.socket,
+      toast: (title, message, hint, kind) => this.toast(title, message, hint, kind),
+      paletteChanged: () => this.updatePalette(),
+      identityChanged: (user) => this.reconnectAs(user),
+    });
+  }
 
   // ---- React store -------------------------------------------------------------------------
 
@@ -181,7 +214,7 @@ export class ViewerSession {
 
   start(): void {
     const token = pageToken();
-    const opts = { auth: { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}) } };
+    const opts = { auth: this.handshake(token, this.annot.user) };
     const socket: ClientSocket = SERVER_URL ? io(SERVER_URL, opts) : io(opts);
     this.socket = socket;
     socket.on('connect', this.onConnect);
@@ -191,14 +224,29 @@ export class ViewerSession {
     socket.on('error', this.onServerError);
     socket.on('job:progress', this.onJobProgress);
     socket.on('job:done', this.onJobDone);
+    socket.on('op', this.annot.onOp);
     this.raf = requestAnimationFrame(this.loop);
-    window.__splatsync = { framesShown: 0, lastFrame: null };
+    window.__splatsync = this.hook;
+  }
+
+  private handshake(token: string | undefined, user: UserIdentity): Record<string, unknown> {
+    return { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}), user: { id: user.id, name: user.name } };
+  }
+
+  /** The display name changed: the handshake carries it, so reconnect (the room is re-joined). */
+  private reconnectAs(user: UserIdentity): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.auth = this.handshake(pageToken(), user);
+    socket.disconnect();
+    socket.connect();
   }
 
   dispose(): void {
     this.disposed = true;
     cancelAnimationFrame(this.raf);
     for (const timer of this.toastTimers.values()) clearTimeout(timer);
+    this.annot.dispose();
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
     this.socket = null;
@@ -208,7 +256,7 @@ export class ViewerSession {
   }
 
   /** Bind the stage to the canvas; returns the detach function. */
-  attach(canvas: HTMLCanvasElement, container: HTMLElement): () => void {
+  attach(canvas: HTMLCanvasElement, container: HTMLElement, overlay: HTMLCanvasElement | null = null): () => void {
     let stage: ViewerStage;
     try {
       stage = new ViewerStage(canvas, {
@@ -232,6 +280,14 @@ export class ViewerSession {
       return () => {};
     }
     this.stage = stage;
+    stage.setPalette(this.palette);
+    const tools = new PointerTools(canvas, overlay, this.annot, {
+      frameView: () => this.frameView(),
+      setOrbit: (enabled) => {
+        stage.controls.enabled = enabled;
+      },
+    });
+    this.tools = tools;
     const resize = () => {
       const r = container.getBoundingClientRect();
       if (stage.resize(r.width, r.height, window.devicePixelRatio || 1)) {
@@ -249,9 +305,21 @@ export class ViewerSession {
     return () => {
       observer.disconnect();
       window.removeEventListener('resize', resize);
+      tools.dispose();
+      if (this.tools === tools) this.tools = null;
       if (this.stage === stage) this.stage = null;
       stage.dispose();
     };
+  }
+
+  /** The request camera and time of the frame on screen (what a click or brush refers to). */
+  frameView(): FrameView | null {
+    return this.shownView;
+  }
+
+  /** Esc: drop a brush stroke or box in progress. */
+  cancelDrag(): boolean {
+    return this.tools?.cancelDrag() ?? false;
   }
 
   // ---- user actions ------------------------------------------------------------------------
@@ -362,6 +430,8 @@ export class ViewerSession {
   private readonly onDisconnect = (reason: string) => {
     this.joined = false;
     this.latency.reset();
+    this.sentViews.clear();
+    this.annot.onDisconnect();
     if ((this.state.bake.phase === 'starting' || this.state.bake.phase === 'running') && !this.disposed) {
       // the job reports to the socket that started it: the next connection hears nothing of it
       this.bakeFailed('Lost track of the bake', 'The connection dropped while baking; the server may still finish the bake.', 'Reload the page in a while: a baked scene shows no Bake button.');
@@ -422,6 +492,8 @@ export class ViewerSession {
       }
       this.lastSentKey = ''; // (re)joined: the server has no view for us yet
       this.viewDirty = true;
+      this.annot.setSemanticNote(parsed.data.featureDim > 0 ? null : parsed.data.semanticNote ?? 'this scene has no semantic features');
+      this.annot.joinRoom();
     });
   }
 
@@ -489,23 +561,36 @@ export class ViewerSession {
         bitmap?.close();
         return;
       }
+      let mask: LabelMask | null = null;
+      try {
+        mask = decodeFrameLabels(f);
+      } catch (err) {
+        this.toast('The label overlay of a frame was unreadable', err instanceof Error ? err.message : String(err), 'The next frame brings it back; reload the page if labels stay missing.');
+      }
       if (bitmap) {
-        if (this.stage) this.stage.showFrame(bitmap);
+        this.lastMask = mask;
+        this.updatePalette(false);
+        if (this.stage) this.stage.showFrame(bitmap, mask);
         else bitmap.close();
-        this.displayed(f);
+        this.displayed(f, mask);
       }
       // ack even a frame that could not be shown: the server waits for it before sending the next
       if (socket?.connected) socket.emit('frame:ack', { seq: f.seq });
     });
   };
 
-  private displayed(f: FramePayload): void {
+  private displayed(f: FramePayload, mask: LabelMask | null): void {
     const now = performance.now();
     this.framesShown++;
     this.lastFrame = f;
+    const view = this.sentViews.get(f.viewSeq);
+    if (view) this.shownView = view;
+    for (const seq of this.sentViews.keys()) if (seq < f.viewSeq) this.sentViews.delete(seq);
     this.fps.tick(now);
     this.latency.displayed(f.viewSeq, now);
-    window.__splatsync = { framesShown: this.framesShown, lastFrame: { seq: f.seq, viewSeq: f.viewSeq, width: f.width, height: f.height, t: f.t } };
+    this.hook.framesShown = this.framesShown;
+    this.hook.lastFrame = { seq: f.seq, viewSeq: f.viewSeq, width: f.width, height: f.height, t: f.t };
+    this.hook.lastOverlay = countOverlay(mask);
     this.needsRender = false; // showFrame just drew
     this.updateHud(now);
   }
@@ -563,6 +648,8 @@ export class ViewerSession {
     this.lastSentMoving = moving;
     const req: ViewRequest = { seq: ++this.seq, camera, t: this.state.t, moving };
     socket.emit('view:set', req);
+    this.sentViews.set(req.seq, { camera, t: req.t });
+    if (this.sentViews.size > 256) this.sentViews.delete(this.sentViews.keys().next().value!);
     this.latency.sent(req.seq, now);
   }
 
@@ -572,7 +659,16 @@ export class ViewerSession {
     this.patch({ phase: 'error', fatal, playing: false });
   }
 
-  private toast(title: string, message: string, hint: string): void {
+  /** Rebuild the overlay palette from the room's labels and the shown frame's label order. */
+  private updatePalette(redraw = true): void {
+    const a = this.annot.getSnapshot();
+    buildPalette(this.lastMask?.order ?? [], this.annot.paletteLabels(), a.isolated, this.palette);
+    this.hook.labels = this.annot.testLabels();
+    this.hook.version = a.version;
+    this.stage?.setPalette(this.palette, redraw);
+  }
+
+  private toast(title: string, message: string, hint: string, kind: 'error' | 'info' = 'error'): void {
     const same = this.state.toasts.find((t) => t.title === title && t.message === message);
     const id = same?.id ?? ++this.toastId;
     clearTimeout(this.toastTimers.get(id));
@@ -580,7 +676,7 @@ export class ViewerSession {
     if (same) {
       this.patch({ toasts: this.state.toasts.map((t) => (t.id === id ? { ...t, count: t.count + 1 } : t)) });
     } else {
-      this.patch({ toasts: [...this.state.toasts.slice(-3), { id, title, message, hint, count: 1 }] });
+      this.patch({ toasts: [...this.state.toasts.slice(-3), { id, kind, title, message, hint, count: 1 }] });
     }
   }
 }

@@ -4,6 +4,10 @@
 // overlays line up with the frame), OrbitControls, and the streamed frame drawn by
 // shaders/frame.{vert,frag} on a full-screen quad behind all 3D content.
 //
+// Label overlay: each frame's [H,W] label indices go to a single-channel R8 texture (NEAREST,
+// UNPACK_ALIGNMENT 1) and a 256x1 RGBA palette maps index -> colour + opacity; frame.frag fills
+// and outlines the labels. Changing colours or visibility re-uploads only the 1 KiB palette.
+//
 // Sizes: the canvas' drawing buffer is exactly the camera's width x height in device pixels
 // (renderSize: CSS size x devicePixelRatio capped at 2, sides <= 4096); the CSS size fills the
 // viewer area.
@@ -11,12 +15,18 @@ import {
   BufferAttribute,
   BufferGeometry,
   Color,
+  DataTexture,
   GLSL3,
   LinearFilter,
   Mesh,
+  NearestFilter,
+  RedFormat,
+  RGBAFormat,
   RawShaderMaterial,
   Scene,
   Texture,
+  UnsignedByteType,
+  Vector2,
   Vector3,
   WebGLRenderer,
 } from 'three';
@@ -33,6 +43,10 @@ import {
   type Intrinsics,
 } from '../lib/camera-convert';
 import { IntrinsicsCamera } from '../lib/intrinsics-camera';
+import type { LabelMask } from './overlay';
+
+/** Label fill opacity (the outline is drawn at full strength). */
+export const LABEL_FILL = 0.45;
 
 export type Vec3 = [number, number, number];
 
@@ -60,6 +74,8 @@ export class ViewerStage {
 
   private readonly quad: Mesh<BufferGeometry, RawShaderMaterial>;
   private frameTexture: Texture<ImageBitmap> | null = null;
+  private labelTexture: DataTexture | null = null;
+  private readonly paletteTexture: DataTexture;
   /** The image whose framing is kept on resize: intrinsics of the last camera jumped to. */
   private reference: Intrinsics = { width: 1, height: 1, fx: 1, fy: 1, cx: 0.5, cy: 0.5 };
   private cssSize = { width: 1, height: 1 };
@@ -91,12 +107,21 @@ export class ViewerStage {
         uFrame: { value: null },
         uHasFrame: { value: false },
         uBackground: { value: new Color(0.07, 0.075, 0.085) },
-        uLabelMask: { value: null },
-        uLabelOpacity: { value: 0 },
+        uLabels: { value: null },
+        uPalette: { value: null },
+        uHasLabels: { value: false },
+        uLabelFill: { value: LABEL_FILL },
+        uPixel: { value: new Vector2(1, 1) },
       },
       depthTest: false,
       depthWrite: false,
     });
+    this.paletteTexture = new DataTexture(new Uint8Array(256 * 4), 256, 1, RGBAFormat, UnsignedByteType);
+    this.paletteTexture.minFilter = NearestFilter;
+    this.paletteTexture.magFilter = NearestFilter;
+    this.paletteTexture.generateMipmaps = false;
+    this.paletteTexture.needsUpdate = true;
+    material.uniforms.uPalette!.value = this.paletteTexture;
     this.quad = new Mesh(geometry, material);
     this.quad.frustumCulled = false;
     this.quad.renderOrder = -1e9;
@@ -152,6 +177,7 @@ export class ViewerStage {
     if (k.width === size.width && k.height === size.height) return false;
     this.pixelSize = { width: size.width, height: size.height };
     this.renderer.setSize(size.width, size.height, false);
+    (this.quad.material.uniforms.uPixel!.value as Vector2).set(1 / size.width, 1 / size.height);
     this.applyIntrinsics();
     return true;
   }
@@ -170,12 +196,21 @@ export class ViewerStage {
     return { left: fit.offsetX * s, top: fit.offsetY * s, width: this.reference.width * fit.scale * s, height: this.reference.height * fit.scale * s };
   }
 
-  /** Show a decoded frame and draw. The previous frame's bitmap is closed. */
-  showFrame(bitmap: ImageBitmap): void {
+  /** The 256x1 RGBA label palette (index -> colour, alpha = opacity); redraws unless told not to. */
+  setPalette(rgba: Uint8Array, redraw = true): void {
+    if (this.disposed) return;
+    (this.paletteTexture.image.data as Uint8Array).set(rgba.subarray(0, 256 * 4));
+    this.paletteTexture.needsUpdate = true;
+    if (redraw) this.render();
+  }
+
+  /** Show a decoded frame (and its label map, if any) and draw. The previous frame's bitmap is closed. */
+  showFrame(bitmap: ImageBitmap, labels: LabelMask | null = null): void {
     if (this.disposed) {
       bitmap.close();
       return;
     }
+    this.setLabels(labels);
     let previous: ImageBitmap | null = null;
     const tex = this.frameTexture;
     if (tex && tex.image.width === bitmap.width && tex.image.height === bitmap.height) {
@@ -214,9 +249,35 @@ export class ViewerStage {
     this.controls.dispose();
     this.frameTexture?.image.close();
     this.frameTexture?.dispose();
+    this.labelTexture?.dispose();
+    this.paletteTexture.dispose();
     this.quad.geometry.dispose();
     this.quad.material.dispose();
     this.renderer.dispose();
+  }
+
+  private setLabels(mask: LabelMask | null): void {
+    const uniforms = this.quad.material.uniforms;
+    if (!mask) {
+      uniforms.uHasLabels!.value = false;
+      return;
+    }
+    let tex = this.labelTexture;
+    if (tex && tex.image.width === mask.width && tex.image.height === mask.height) {
+      (tex.image.data as Uint8Array).set(mask.data);
+    } else {
+      tex?.dispose();
+      tex = new DataTexture(mask.data.slice(), mask.width, mask.height, RedFormat, UnsignedByteType);
+      tex.minFilter = NearestFilter;
+      tex.magFilter = NearestFilter;
+      tex.generateMipmaps = false;
+      tex.flipY = false; // row 0 = top, like the frame
+      tex.unpackAlignment = 1; // rows of odd widths are not padded
+      this.labelTexture = tex;
+      uniforms.uLabels!.value = tex;
+    }
+    tex.needsUpdate = true;
+    uniforms.uHasLabels!.value = true;
   }
 
   private applyIntrinsics(): void {

@@ -1,12 +1,16 @@
-// Node-API binding only: argument unpacking, the async render baton, result objects.
+// Node-API binding only: argument unpacking, the async job baton (render, pick, region
+// weights, similarity), result objects, and the synchronous fp16 bulk conversions.
 // Shapes and validation messages are owned by native/index.ts; the checks here are a last
 // line of defence so a bad call can never reach C++ with a wrong-sized buffer.
 #include <napi.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "scene.h"
 
@@ -16,11 +20,20 @@ using splat::RenderRequest;
 using splat::RenderResult;
 using splat::Scene;
 
+const char* typed_array_name(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array: return "Float32Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "another typed array";
+  }
+}
+
 std::string describe(const Napi::Value& v) {
   if (v.IsTypedArray()) {
     auto ta = v.As<Napi::TypedArray>();
-    return std::string(ta.TypedArrayType() == napi_float32_array ? "Float32Array" : "another typed array") +
-           " of length " + std::to_string(ta.ElementLength());
+    return std::string(typed_array_name(ta.TypedArrayType())) + " of length " + std::to_string(ta.ElementLength());
   }
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -44,6 +57,21 @@ const float* float32_arg(const Napi::Value& v, size_t len, const char* name) {
   return v.As<Napi::Float32Array>().Data();
 }
 
+/** A typed array of the given type; len counted in elements (SIZE_MAX: any length). */
+template <class T>
+T* typed_arg(const Napi::Value& v, napi_typedarray_type type, size_t len, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type ||
+      (len != SIZE_MAX && v.As<Napi::TypedArray>().ElementLength() != len)) {
+    throw Napi::TypeError::New(v.Env(), std::string("Expected ") + typed_array_name(type) +
+                                            (len == SIZE_MAX ? std::string() : " of length " + std::to_string(len)) +
+                                            " for " + name + " but received " + describe(v));
+  }
+  auto ta = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+size_t typed_length(const Napi::Value& v) { return v.As<Napi::TypedArray>().ElementLength(); }
+
 double number_arg(const Napi::Value& v, const char* name) {
   if (!v.IsNumber())
     throw Napi::TypeError::New(v.Env(), std::string("Expected number for ") + name + " but received " + describe(v));
@@ -65,6 +93,25 @@ Napi::Object object_arg(const Napi::Value& v, const char* name) {
   return v.As<Napi::Object>();
 }
 
+/** Hands a pooled array to JS without a copy; the ArrayBuffer's finalizer returns it to the pool. */
+template <class T>
+Napi::ArrayBuffer adopt(Napi::Env env, splat::PooledArray<T>& data) {
+  const size_t bytes = data.get_deleter().bytes;
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(
+      env, data.get(), bytes,
+      [](napi_env, void* p, void* hint) { splat::buffer_release(p, (size_t)(uintptr_t)hint); },
+      (void*)(uintptr_t)bytes, &ab);
+  if (st == napi_ok) {
+    data.release();
+    return Napi::ArrayBuffer(env, ab);
+  }
+  Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, bytes);
+  std::memcpy(copy.Data(), data.get(), bytes);
+  data.reset();
+  return copy;
+}
+
 /** Hands `data` [bytes] to JS without a copy; the ArrayBuffer's finalizer frees it. */
 template <class T>
 Napi::ArrayBuffer adopt(Napi::Env env, std::unique_ptr<T[]>& data, size_t bytes) {
@@ -82,76 +129,122 @@ Napi::ArrayBuffer adopt(Napi::Env env, std::unique_ptr<T[]>& data, size_t bytes)
   return copy;
 }
 
-/** render() baton: request copied on the main thread, Execute() pure C++, result built in OnOK. */
-class RenderWorker : public Napi::AsyncWorker {
- public:
-  RenderWorker(Napi::Env env, std::shared_ptr<const Scene> scene, const RenderRequest& req)
-      : Napi::AsyncWorker(env, "splatsync.render"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        scene_(std::move(scene)),
-        req_(req) {}
+/** An ArrayBuffer of `bytes` from the buffer pool (large ones 2 MiB-aligned, huge pages). */
+Napi::ArrayBuffer big_buffer(Napi::Env env, size_t bytes) {
+  splat::PooledArray<uint8_t> data = splat::pooled_array<uint8_t>(bytes);
+  return adopt(env, data);
+}
 
-  Napi::Promise promise() const { return deferred_.Promise(); }
+Napi::Object timings_object(Napi::Env env, const splat::cpu::StageTimings& tm) {
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("deformMs", tm.deform_ms);
+  t.Set("preprocessMs", tm.preprocess_ms);
+  t.Set("sortMs", tm.sort_ms);
+  t.Set("blendMs", tm.blend_ms);
+  t.Set("totalMs", tm.total_ms);
+  return t;
+}
+
+/**
+ * A promise-returning job: `run` executes on a libuv thread (pure C++), `done` builds the
+ * value on the main thread. The scene's shared_ptr is captured by `run`, so a dispose() in
+ * between cannot free the data under it.
+ */
+template <class R>
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, const char* name, std::function<R()> run, std::function<Napi::Value(Napi::Env, R&)> done)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        run_(std::move(run)),
+        done_(std::move(done)) {}
+
+  static Napi::Promise Start(Napi::Env env, const char* name, std::function<R()> run,
+                             std::function<Napi::Value(Napi::Env, R&)> done) {
+    auto* job = new Job(env, name, std::move(run), std::move(done));
+    Napi::Promise p = job->deferred_.Promise();
+    job->Queue();
+    return p;
+  }
 
  protected:
   void Execute() override {
     try {
-      result_ = scene_->render(req_);
+      result_ = run_();
     } catch (const std::exception& e) {
       SetError(e.what());
     } catch (...) {
-      SetError("native render failed");
+      SetError("native call failed");
     }
   }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    RenderResult& r = result_;
-    const size_t px = (size_t)r.width * r.height;
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("width", r.width);
-    out.Set("height", r.height);
-    out.Set("rgb", Napi::Uint8Array::New(env, px * 3, adopt(env, r.rgb, px * 3), 0));          // [H,W,3]
-    out.Set("depth", Napi::Float32Array::New(env, px, adopt(env, r.depth, px * 4), 0));        // [H,W]
-    out.Set("alpha", Napi::Float32Array::New(env, px, adopt(env, r.alpha, px * 4), 0));        // [H,W]
-    Napi::Object t = Napi::Object::New(env);
-    t.Set("deformMs", r.timings.deform_ms);
-    t.Set("preprocessMs", r.timings.preprocess_ms);
-    t.Set("sortMs", r.timings.sort_ms);
-    t.Set("blendMs", r.timings.blend_ms);
-    t.Set("totalMs", r.timings.total_ms);
-    out.Set("timings", t);
-    Napi::Object s = Napi::Object::New(env);
-    s.Set("visible", (double)r.stats.visible);
-    s.Set("tileEntries", (double)r.stats.tile_entries);
-    s.Set("evaluated", (double)r.stats.evaluated);
-    out.Set("stats", s);
-    deferred_.Resolve(out);
-  }
-
+  void OnOK() override { deferred_.Resolve(done_(Env(), result_)); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<const Scene> scene_;
-  RenderRequest req_;
-  RenderResult result_;
+  std::function<R()> run_;
+  std::function<Napi::Value(Napi::Env, R&)> done_;
+  R result_;
 };
+
+splat::CameraSpec camera_arg(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  Napi::Object cam = object_arg(v, "camera");
+  splat::CameraSpec c;
+  c.width = int_arg(cam.Get("width"), 1, splat::kMaxImageSide, "camera.width");
+  c.height = int_arg(cam.Get("height"), 1, splat::kMaxImageSide, "camera.height");
+  c.fx = number_arg(cam.Get("fx"), "camera.fx");
+  c.fy = number_arg(cam.Get("fy"), "camera.fy");
+  c.cx = number_arg(cam.Get("cx"), "camera.cx");
+  c.cy = number_arg(cam.Get("cy"), "camera.cy");
+  Napi::Value w2c = cam.Get("worldToCamera");
+  if (!w2c.IsArray() || w2c.As<Napi::Array>().Length() != 16)
+    throw Napi::TypeError::New(env, "Expected array of 16 numbers for camera.worldToCamera but received " +
+                                        describe(w2c));
+  for (uint32_t i = 0; i < 16; ++i) c.w2c[i] = number_arg(w2c.As<Napi::Array>().Get(i), "camera.worldToCamera[i]");
+  return c;
+}
+
+Napi::Value frame_object(Napi::Env env, RenderResult& r) {
+  const size_t px = (size_t)r.width * r.height;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("width", r.width);
+  out.Set("height", r.height);
+  out.Set("rgb", Napi::Uint8Array::New(env, px * 3, adopt(env, r.rgb), 0));    // [H,W,3]
+  out.Set("depth", Napi::Float32Array::New(env, px, adopt(env, r.depth), 0));  // [H,W]
+  out.Set("alpha", Napi::Float32Array::New(env, px, adopt(env, r.alpha), 0));  // [H,W]
+  if (r.labels) out.Set("labels", Napi::Uint8Array::New(env, px, adopt(env, r.labels), 0));  // [H,W]
+  out.Set("timings", timings_object(env, r.timings));
+  Napi::Object s = Napi::Object::New(env);
+  s.Set("visible", (double)r.stats.visible);
+  s.Set("tileEntries", (double)r.stats.tile_entries);
+  s.Set("evaluated", (double)r.stats.evaluated);
+  out.Set("stats", s);
+  return out;
+}
 
 /**
  * new Scene(count, shDegree, positions [N,3], rotations [N,4], logScales [N,3],
- *           opacityLogits [N], sh [N,K,3])   all Float32Array.
+ *           opacityLogits [N], sh [N,K,3] Float32Array | null, shHalf [N,K,3] Uint16Array | null)
+ * with exactly one of sh / shHalf.
  */
 class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Scene",
                        {InstanceAccessor<&SceneWrap::Count>("count"),
+                        InstanceAccessor<&SceneWrap::FeatureDim>("featureDim"),
                         InstanceMethod<&SceneWrap::SetKeyframe>("setKeyframe"),
                         InstanceMethod<&SceneWrap::RemoveKeyframe>("removeKeyframe"),
                         InstanceMethod<&SceneWrap::ClearKeyframes>("clearKeyframes"),
                         InstanceMethod<&SceneWrap::KeyframeTimes>("keyframeTimes"),
+                        InstanceMethod<&SceneWrap::SetFeatures>("setFeatures"),
+                        InstanceMethod<&SceneWrap::Similarity>("similarity"),
+                        InstanceMethod<&SceneWrap::SetLabels>("setLabels"),
+                        InstanceMethod<&SceneWrap::SetAppearance>("setAppearance"),
                         InstanceMethod<&SceneWrap::Render>("render"),
+                        InstanceMethod<&SceneWrap::Pick>("pick"),
+                        InstanceMethod<&SceneWrap::RegionWeights>("regionWeights"),
                         InstanceMethod<&SceneWrap::Dispose>("dispose")});
   }
 
@@ -170,9 +263,11 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     const float* rotations = float32_arg(info[3], n * 4, "rotations");
     const float* log_scales = float32_arg(info[4], n * 3, "logScales");
     const float* opacity = float32_arg(info[5], n, "opacityLogits");
-    const float* sh = float32_arg(info[6], n * K * 3, "sh");
+    const bool half = info.Length() > 7 && !info[7].IsNull() && !info[7].IsUndefined();
+    const float* sh = half ? nullptr : float32_arg(info[6], n * K * 3, "sh");
+    const uint16_t* sh_half = half ? typed_arg<const uint16_t>(info[7], napi_uint16_array, n * K * 3, "shHalf") : nullptr;
     try {
-      scene_ = std::make_shared<Scene>(n, deg, positions, rotations, log_scales, opacity, sh);
+      scene_ = std::make_shared<Scene>(n, deg, positions, rotations, log_scales, opacity, sh, sh_half);
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), e.what());
     }
@@ -184,8 +279,23 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     return *scene_;
   }
 
+  template <class F>
+  static auto guarded(Napi::Env env, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
   Napi::Value Count(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), scene_ ? (double)scene_->count() : 0.0);
+  }
+
+  Napi::Value FeatureDim(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), scene_ ? scene_->feature_dim() : 0);
   }
 
   /** setKeyframe(t, dxyz [N,3], drot [N,4], dscale [N,3]) */
@@ -196,11 +306,7 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     const float* dxyz = float32_arg(info[1], n * 3, "dxyz");
     const float* drot = float32_arg(info[2], n * 4, "drot");
     const float* dscale = float32_arg(info[3], n * 3, "dscale");
-    try {
-      s.set_keyframe(t, dxyz, drot, dscale);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), e.what());
-    }
+    guarded(info.Env(), [&] { s.set_keyframe(t, dxyz, drot, dscale); });
     return info.Env().Undefined();
   }
 
@@ -220,42 +326,140 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     return out;
   }
 
+  /** setFeatures(half [N,D] Uint16Array, dim) */
+  Napi::Value SetFeatures(const Napi::CallbackInfo& info) {
+    Scene& s = live(info.Env());
+    const int dim = int_arg(info[1], 1, splat::kMaxFeatureDim, "dim");
+    const uint16_t* half = typed_arg<const uint16_t>(info[0], napi_uint16_array, s.count() * dim, "features");
+    guarded(info.Env(), [&] { s.set_features(half, dim); });
+    return info.Env().Undefined();
+  }
+
+  /** similarity(query [D] Float32Array) -> Promise<Float32Array [N]> */
+  Napi::Value Similarity(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    const float* q = typed_arg<const float>(info[0], napi_float32_array, SIZE_MAX, "query");
+    std::vector<float> query(q, q + typed_length(info[0]));
+    std::shared_ptr<const Scene> scene = scene_;
+    struct Out {
+      splat::PooledArray<float> scores;
+      size_t n = 0;
+    };
+    return Job<Out>::Start(
+        env, "splatsync.similarity",
+        [scene, query]() {
+          Out o;
+          o.scores = scene->similarity(query.data(), (int)query.size());
+          o.n = scene->count();
+          return o;
+        },
+        [](Napi::Env env, Out& o) -> Napi::Value {
+          return Napi::Float32Array::New(env, o.n, adopt(env, o.scores), 0);
+        });
+  }
+
+  /** setLabels(labels [N] Uint8Array | null) */
+  Napi::Value SetLabels(const Napi::CallbackInfo& info) {
+    Scene& s = live(info.Env());
+    const uint8_t* labels = info[0].IsNull() ? nullptr : typed_arg<const uint8_t>(info[0], napi_uint8_array, s.count(), "labels");
+    s.set_labels(labels);
+    return info.Env().Undefined();
+  }
+
+  /** setAppearance(setOpacity, opacityScale [N] | null, setTint, tint [N,4] | null) */
+  Napi::Value SetAppearance(const Napi::CallbackInfo& info) {
+    Scene& s = live(info.Env());
+    const bool set_opacity = info[0].ToBoolean();
+    const bool set_tint = info[2].ToBoolean();
+    const float* opacity = set_opacity && !info[1].IsNull() ? float32_arg(info[1], s.count(), "opacityScale") : nullptr;
+    const float* tint = set_tint && !info[3].IsNull() ? float32_arg(info[3], s.count() * 4, "tint") : nullptr;
+    guarded(info.Env(), [&] { s.set_appearance(set_opacity, opacity, set_tint, tint); });
+    return info.Env().Undefined();
+  }
+
   /**
    * render({camera: {width, height, fx, fy, cx, cy, worldToCamera: number[16]}, t,
-   *         background: number[3]}) -> Promise<result>
+   *         background: number[3], labels?: boolean, labelThreshold?: number}) -> Promise<result>
    */
   Napi::Value Render(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
     Napi::Object opts = object_arg(info[0], "render options");
-    Napi::Object cam = object_arg(opts.Get("camera"), "camera");
     RenderRequest req;
-    req.camera.width = int_arg(cam.Get("width"), 1, splat::kMaxImageSide, "camera.width");
-    req.camera.height = int_arg(cam.Get("height"), 1, splat::kMaxImageSide, "camera.height");
-    req.camera.fx = number_arg(cam.Get("fx"), "camera.fx");
-    req.camera.fy = number_arg(cam.Get("fy"), "camera.fy");
-    req.camera.cx = number_arg(cam.Get("cx"), "camera.cx");
-    req.camera.cy = number_arg(cam.Get("cy"), "camera.cy");
-    Napi::Value w2c = cam.Get("worldToCamera");
-    if (!w2c.IsArray() || w2c.As<Napi::Array>().Length() != 16)
-      throw Napi::TypeError::New(env, "Expected array of 16 numbers for camera.worldToCamera but received " +
-                                          describe(w2c));
-    for (uint32_t i = 0; i < 16; ++i)
-      req.camera.w2c[i] = number_arg(w2c.As<Napi::Array>().Get(i), "camera.worldToCamera[i]");
+    req.camera = camera_arg(opts.Get("camera"));
     req.t = number_arg(opts.Get("t"), "t");
     Napi::Value bg = opts.Get("background");
     if (!bg.IsArray() || bg.As<Napi::Array>().Length() != 3)
       throw Napi::TypeError::New(env, "Expected array of 3 numbers for background but received " + describe(bg));
     for (uint32_t i = 0; i < 3; ++i)
       req.background[i] = (float)number_arg(bg.As<Napi::Array>().Get(i), "background[i]");
-
-    auto* worker = new RenderWorker(env, scene_, req);
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
+    req.labels = opts.Get("labels").ToBoolean();
+    if (req.labels) req.label_threshold = (float)number_arg(opts.Get("labelThreshold"), "labelThreshold");
+    std::shared_ptr<const Scene> scene = scene_;
+    return Job<RenderResult>::Start(
+        env, "splatsync.render", [scene, req]() { return scene->render(req); },
+        [](Napi::Env env, RenderResult& r) { return frame_object(env, r); });
   }
 
-  /** Drops this handle's reference; renders in flight keep the data until they finish. */
+  /** pick({camera, t, x, y, patch}) -> Promise<{feature, depth, alpha, worldPoint, topGaussian, ...}> */
+  Napi::Value Pick(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    Napi::Object opts = object_arg(info[0], "pick options");
+    splat::PickRequest req;
+    req.camera = camera_arg(opts.Get("camera"));
+    req.t = number_arg(opts.Get("t"), "t");
+    req.x = int_arg(opts.Get("x"), 0, req.camera.width - 1, "x");
+    req.y = int_arg(opts.Get("y"), 0, req.camera.height - 1, "y");
+    req.patch = int_arg(opts.Get("patch"), 1, 2 * splat::kMaxImageSide + 1, "patch");
+    std::shared_ptr<const Scene> scene = scene_;
+    return Job<splat::PickResult>::Start(
+        env, "splatsync.pick", [scene, req]() { return scene->pick(req); },
+        [](Napi::Env env, splat::PickResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("feature", Napi::Float32Array::New(env, r.dim, adopt(env, r.feature, (size_t)r.dim * 4), 0));
+          out.Set("depth", r.depth);
+          out.Set("alpha", r.alpha);
+          if (r.has_world_point) {
+            Napi::Array p = Napi::Array::New(env, 3);
+            for (uint32_t k = 0; k < 3; ++k) p.Set(k, r.world_point[k]);
+            out.Set("worldPoint", p);
+          } else {
+            out.Set("worldPoint", env.Null());
+          }
+          out.Set("topGaussian", (double)r.top_gaussian);
+          out.Set("pixels", r.pixels);
+          out.Set("reused", r.reused);
+          out.Set("timings", timings_object(env, r.timings));
+          return out;
+        });
+  }
+
+  /** regionWeights({camera, t, spans: Int32Array [S*3]}) -> Promise<{weights, pixels, reused, timings}> */
+  Napi::Value RegionWeights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    Napi::Object opts = object_arg(info[0], "region options");
+    splat::RegionRequest req;
+    req.camera = camera_arg(opts.Get("camera"));
+    req.t = number_arg(opts.Get("t"), "t");
+    const int32_t* spans = typed_arg<const int32_t>(opts.Get("spans"), napi_int32_array, SIZE_MAX, "spans");
+    req.spans.assign(spans, spans + typed_length(opts.Get("spans")));
+    std::shared_ptr<const Scene> scene = scene_;
+    return Job<splat::RegionResult>::Start(
+        env, "splatsync.regionWeights", [scene, req]() { return scene->region_weights(req); },
+        [](Napi::Env env, splat::RegionResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("weights", Napi::Float32Array::New(env, r.n, adopt(env, r.weights), 0));
+          out.Set("pixels", (double)r.pixels);
+          out.Set("reused", r.reused);
+          out.Set("timings", timings_object(env, r.timings));
+          return out;
+        });
+  }
+
+  /** Drops this handle's reference; requests in flight keep the data until they finish. */
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     scene_.reset();
     return info.Env().Undefined();
@@ -263,6 +467,30 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
 
   std::shared_ptr<Scene> scene_;
 };
+
+/** floatToHalf(src Float32Array, dst Uint16Array | undefined) -> dst */
+Napi::Value FloatToHalf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const float* src = typed_arg<const float>(info[0], napi_float32_array, SIZE_MAX, "src");
+  const size_t n = typed_length(info[0]);
+  Napi::Value dst = info[1];
+  if (dst.IsUndefined() || dst.IsNull()) dst = Napi::Uint16Array::New(env, n, big_buffer(env, n * 2), 0);
+  uint16_t* out = typed_arg<uint16_t>(dst, napi_uint16_array, n, "dst");
+  splat::float_to_half_bulk(src, out, n);
+  return dst;
+}
+
+/** halfToFloat(src Uint16Array, dst Float32Array | undefined) -> dst */
+Napi::Value HalfToFloat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint16_t* src = typed_arg<const uint16_t>(info[0], napi_uint16_array, SIZE_MAX, "src");
+  const size_t n = typed_length(info[0]);
+  Napi::Value dst = info[1];
+  if (dst.IsUndefined() || dst.IsNull()) dst = Napi::Float32Array::New(env, n, big_buffer(env, n * 4), 0);
+  float* out = typed_arg<float>(dst, napi_float32_array, n, "dst");
+  splat::half_to_float_bulk(src, out, n);
+  return dst;
+}
 
 Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -274,12 +502,19 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   out.Set("cuda", cuda);
   out.Set("simd", splat::simd_level());
   out.Set("threads", splat::cpu_threads());
+#if defined(__F16C__)
+  out.Set("f16c", true);
+#else
+  out.Set("f16c", false);
+#endif
   return out;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Scene", SceneWrap::Define(env));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("floatToHalf", Napi::Function::New(env, FloatToHalf, "floatToHalf"));
+  exports.Set("halfToFloat", Napi::Function::New(env, HalfToFloat, "halfToFloat"));
   return exports;
 }
 

@@ -99,12 +99,14 @@ export async function benchRender(opts: BenchRenderOptions = {}): Promise<BenchR
         await render(); // warm-up: workspace allocation, page faults, thread start
         await render();
         const wall: number[] = [];
-        const frames: RenderOutput[] = [];
+        // Keep only timings and stats: holding the frames would keep the addon from recycling
+        // their buffers (it reuses a frame's memory once JS drops it), as a server does.
+        const frames: Array<Pick<RenderOutput, 'timings' | 'stats'>> = [];
         for (let r = 0; r < runs; r++) {
           const t0 = performance.now();
           const f = await render();
           wall.push(performance.now() - t0);
-          frames.push(f);
+          frames.push({ timings: f.timings, stats: f.stats });
         }
         const stage = (key: keyof RenderOutput['timings']) => median(frames.map((f) => f.timings[key])).toFixed(1);
         const last = frames[frames.length - 1]!;

@@ -3,11 +3,16 @@
 import { z } from 'zod';
 import { Camera } from './camera';
 import { ErrorPayload, type Ack } from './errors';
+import { Id, PixelQuery, Theta, type Op } from './room';
 
 export const SceneId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'scene ids are 1-64 of a-z, 0-9 and -');
 
-/** Sent in the socket.io handshake `auth`. */
-export const Handshake = z.object({ protocol: z.number().int(), token: z.string().max(4096).optional() });
+/** Sent in the socket.io handshake `auth`. `user` is the local-mode identity (kept in the browser). */
+export const Handshake = z.object({
+  protocol: z.number().int(),
+  token: z.string().max(4096).optional(),
+  user: z.object({ id: Id, name: z.string().min(1).max(60) }).optional(),
+});
 
 export const DatasetView = z.object({
   split: z.enum(['train', 'test', 'val']),
@@ -77,6 +82,36 @@ export interface FramePayload {
   backend: string;
   /** False while a dynamic scene shows interpolated deformation; an exact frame follows. */
   exact: boolean;
+  /** Label channel, [H,W] label indices run-length coded (label-rle.ts); absent without labels. */
+  labels?: ArrayBuffer | Uint8Array;
+  /** Label id of each label index (index 1 = labelOrder[0]); index 255 is the hover preview. */
+  labelOrder?: string[];
+}
+
+export const PREVIEW_LABEL_INDEX = 255;
+
+export const RoomJoin = z.object({ room: Id.optional(), since: z.number().int().min(0).optional() }).strict();
+export interface RoomSnapshot {
+  roomId: string;
+  version: number;
+  /** Every op after `since` (all of them without it), in version order. */
+  ops: Op[];
+  userId: string;
+}
+
+export const HistogramRequest = z.object({ labelId: Id, selId: Id }).strict();
+export interface HistogramResult {
+  bins: number[];
+  /** Gaussians at or above θ. */
+  count: number;
+  theta: number;
+}
+
+/** Hover preview of what a click would select; `null` query clears it. */
+export const PreviewRequest = z.object({ query: z.union([PixelQuery, z.null()]), theta: Theta }).strict();
+export interface PreviewResult {
+  count: number;
+  bins: number[];
 }
 
 /** Import a training output that lies on the server's disk (DESIGN.md §4 `splatsync import`). */
@@ -120,6 +155,10 @@ export interface ClientToServer {
   'frame:ack': (req: unknown) => void;
   'import:start': (req: unknown, ack: (res: Ack<JobStarted>) => void) => void;
   'scene:bake': (req: unknown, ack: (res: Ack<JobStarted>) => void) => void;
+  'room:join': (req: unknown, ack: (res: Ack<RoomSnapshot>) => void) => void;
+  'op:submit': (req: unknown, ack: (res: Ack<{ version: number; note?: string }>) => void) => void;
+  'sel:histogram': (req: unknown, ack: (res: Ack<HistogramResult>) => void) => void;
+  'sel:preview': (req: unknown, ack: (res: Ack<PreviewResult | null>) => void) => void;
 }
 
 export interface ServerToClient {
@@ -127,4 +166,5 @@ export interface ServerToClient {
   error: (e: ErrorPayload) => void;
   'job:progress': (p: JobProgress) => void;
   'job:done': (d: JobDone) => void;
+  op: (op: Op) => void;
 }

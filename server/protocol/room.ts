@@ -8,6 +8,10 @@ import { Camera } from './camera';
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'ids are 1-40 of A-Z a-z 0-9 _ -');
 export const Colour = z.string().regex(/^#[0-9a-f]{6}$/, 'colours are #rrggbb (lowercase hex)');
 export const Theta = z.number().min(-1).max(1);
+/** The granularity a new click or text selection starts with (the UI slider's default). */
+export const DEFAULT_THETA = 0.6;
+/** Side of the pixel patch whose mean feature a click queries (as DGD's render script does). */
+export const DEFAULT_PATCH = 5;
 
 /** A pixel in a view: the camera and time the user saw when they clicked. */
 export const PixelQuery = z

@@ -37,6 +37,11 @@ export class SceneRuntime {
   static async fromBundle(bundle: SceneBundle, backend: BackendName = selectBackend()): Promise<SceneRuntime> {
     const native = createScene(bundle.cloud);
     for (const kf of bundle.keyframes) native.addKeyframe(kf);
+    if (bundle.featuresHalf) {
+      // The native scene keeps the (normalized) features; the JS copy is not needed any more.
+      native.setFeatures(bundle.featuresHalf, bundle.header.featureDim);
+      bundle.featuresHalf = null;
+    }
     let deform: DeformCache | null = null;
     if (bundle.deformNet) {
       const runner = await DeformRunner.create(bundle.deformNet.spec, bundle.deformNet.tensors);
@@ -81,10 +86,26 @@ export class SceneRuntime {
    * Renders at t. With an MLP, a time not computed yet renders from the nearest computed
    * keyframes and the exact deformation is requested (`deform.onExact` fires when ready).
    */
-  render(camera: CameraJSON, t: number): Promise<RenderOutput> {
+  render(camera: CameraJSON, t: number, opts: { labels?: Uint8Array | null } = {}): Promise<RenderOutput> {
     const rt = this.resolveTime(t);
     this.deform?.request(rt);
-    return this.native.render({ camera, t: rt, background: this.bundle.header.background });
+    if (opts.labels) this.native.setLabels(opts.labels);
+    return this.native.render({ camera, t: rt, background: this.bundle.header.background, labels: Boolean(opts.labels) });
+  }
+
+  /** Feature, depth and world point at a pixel (mean over a patch), at the query's time. */
+  pick(q: { camera: CameraJSON; t: number; x: number; y: number; patch?: number }) {
+    return this.native.pick({ camera: q.camera, t: this.resolveTime(q.t), x: q.x, y: q.y, patch: q.patch ?? 5 });
+  }
+
+  /** Σ T·α per Gaussian over the given pixel spans ([y, x0, x1) triples). */
+  regionWeights(q: { camera: CameraJSON; t: number; spans: [number, number, number][] }): Promise<Float32Array> {
+    return this.native.regionWeights({ camera: q.camera, t: this.resolveTime(q.t), spans: q.spans });
+  }
+
+  /** Cosine similarity of every Gaussian's feature with `query`. */
+  similarity(query: Float32Array): Promise<Float32Array> {
+    return this.native.similarity(query);
   }
 
   /** Whether a frame at t shows the exact deformation (always, without an MLP). */

@@ -6,6 +6,7 @@
 // - while the camera moves, frames are rendered at a reduced resolution chosen from measured
 //   throughput to hold ~30 fps; 150 ms after the last move the view is rendered at full size.
 import type { FramePayload, StageTimings, ViewRequest } from '../protocol/events';
+import { encodeLabelRle } from '../protocol/label-rle';
 import { scaleCamera } from '../scene/camera';
 import { encodeJpeg } from './encode';
 import type { SceneRuntime } from './runtime';
@@ -18,6 +19,8 @@ const MIN_SCALE = 0.25;
 export interface FrameSink {
   frame(f: FramePayload): void;
   error(message: string): void;
+  /** The per-Gaussian label channel to draw for this client (room labels + its hover preview). */
+  context?(): { labels: Uint8Array; order: string[] } | null;
 }
 
 interface ClientState {
@@ -67,6 +70,16 @@ export class FrameScheduler {
 
   has(id: string): boolean {
     return this.clients.has(id);
+  }
+
+  /** Something every client of `runtime` sees changed (labels): re-render their current views. */
+  refreshAll(runtime: SceneRuntime, filter: (id: string) => boolean = () => true): void {
+    const now = performance.now();
+    for (const c of this.clients.values()) {
+      if (c.runtime !== runtime || !c.latest || !filter(c.id)) continue;
+      c.pending = { ...c.latest, moving: false, receivedAt: now, reduced: c.pending?.reduced ?? false };
+    }
+    this.pump();
   }
 
   /** The exact deformation at t became available: re-render the clients showing t. */
@@ -158,13 +171,15 @@ export class FrameScheduler {
       const h = Math.max(1, Math.round(full.height * scale));
       const camera = scale === 1 ? full : scaleCamera(full, w, h);
       const exact = c.runtime.isExact(req.t);
-      const out = await c.runtime.render(camera, req.t);
+      const ctx = c.sink.context?.() ?? null;
+      const out = await c.runtime.render(camera, req.t, { labels: ctx?.labels ?? null });
       const rendered = performance.now();
       // Free the renderer for the next client while this frame encodes.
       this.busy = false;
       encodeStarted = true;
       queueMicrotask(() => this.pump());
       const jpeg = await encodeJpeg(out.rgb, out.width, out.height);
+      const labels = ctx && out.labels ? encodeLabelRle(out.labels) : undefined;
       const done = performance.now();
       const mpx = (w * h) / 1e6;
       this.msPerMpx = 0.7 * this.msPerMpx + 0.3 * ((done - start) / Math.max(mpx, 1e-3));
@@ -180,7 +195,7 @@ export class FrameScheduler {
       c.inFlight = { seq: c.frameSeq, since: done };
       c.lastFrameReduced = scale < 1;
       this.stats.framesSent++;
-      c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend, exact });
+      c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend, exact, labels, labelOrder: labels ? ctx!.order : undefined });
       if (c.lastFrameReduced && !c.idleTimer && !c.pending) this.armIdle(c);
     } catch (err) {
       c.sink.error(`render failed: ${(err as Error).message}`);

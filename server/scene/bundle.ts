@@ -50,7 +50,7 @@ export interface DeformNet {
 export interface SceneBundle {
   header: BundleHeader;
   cloud: GaussianCloud;
-  /** [N,D] fp16 bits, as stored (selection converts what it needs). */
+  /** [N,D] fp16 bits, in their own buffer (the runtime uploads them to the native scene and drops this). */
   featuresHalf: Uint16Array | null;
   partIds: Uint8Array | null;
   keyframes: DeformKeyframe[];
@@ -206,6 +206,16 @@ export async function writeBundle(scenesDir: string, input: BundleInput): Promis
 
 export class BundleError extends Error {}
 
+/** Reads file bytes [from, to) into dst at (from - base). */
+async function readRange(fh: import('node:fs/promises').FileHandle, dst: Uint8Array, from: number, to: number, file: string, base = 0): Promise<void> {
+  let pos = from;
+  while (pos < to) {
+    const { bytesRead } = await fh.read(dst, pos - base, Math.min(to - pos, 1 << 30), pos);
+    if (bytesRead === 0) throw new BundleError(`${file}: short read at byte ${pos} of ${to} (truncated bundle?)`);
+    pos += bytesRead;
+  }
+}
+
 export async function readBundleHeader(dir: string): Promise<BundleHeader> {
   const file = path.join(dir, 'bundle.json');
   let header: BundleHeader;
@@ -225,16 +235,21 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
   const file = path.join(dir, 'data.bin');
   const fh = await open(file, 'r');
   let buf: Uint8Array;
+  let featuresHalf: Uint16Array | null = null;
   try {
     const { size } = await fh.stat();
+    // Features (the bulk of a DGD scene) get their own buffer so the runtime can hand them to the
+    // native scene and let the JS copy go; the main buffer's hole where they lie is never
+    // touched, so it costs no resident memory.
+    const fe = header.arrays.features;
+    if (fe && (fe.dtype !== 'f16' || fe.offset % ALIGN !== 0 || fe.offset + fe.byteLength > size)) throw new BundleError(`${file}: array features lies outside the file (truncated bundle?)`);
+    const ranges: [number, number][] = fe ? [[0, fe.offset], [fe.offset + fe.byteLength, size]] : [[0, size]];
     buf = new Uint8Array(size);
-    let read = 0;
-    while (read < size) {
-      const { bytesRead } = await fh.read(buf, read, size - read, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
+    for (const [from, to] of ranges) await readRange(fh, buf, from, to, file);
+    if (fe) {
+      featuresHalf = new Uint16Array(fe.byteLength / 2);
+      await readRange(fh, new Uint8Array(featuresHalf.buffer), fe.offset, fe.offset + fe.byteLength, file, fe.offset);
     }
-    if (read !== size) throw new BundleError(`${file}: short read (${read} of ${size} bytes)`);
   } finally {
     await fh.close();
   }
@@ -274,7 +289,7 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
   return {
     header,
     cloud,
-    featuresHalf: view('features', 'f16', false) as Uint16Array | null,
+    featuresHalf,
     partIds: view('partIds', 'u8', false) as Uint8Array | null,
     keyframes,
     deformNet,

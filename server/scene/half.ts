@@ -1,6 +1,18 @@
 // IEEE 754 binary16 <-> binary32 for bundle arrays. Node 20 has no Float16Array, and no
 // maintained package does bulk conversion into preallocated typed arrays, so this is by hand:
 // table-driven decode (65536-entry table, exact) and round-to-nearest-even encode.
+// halfToFloat / floatToHalf go through the native addon (F16C, multi-threaded, bit-identical)
+// when it is built and the array is large enough to pay for the call; the JS versions
+// (halfToFloatJS / floatToHalfJS) are the fallback and the tests' oracle.
+import { floatToHalf as nativeFloatToHalf, halfToFloat as nativeHalfToFloat, nativeAvailable } from '../../native/index';
+
+/** Below this many values the JS loop is as fast as a call into the addon. */
+const NATIVE_MIN = 4096;
+let useNative: boolean | undefined;
+function native(): boolean {
+  useNative ??= nativeAvailable();
+  return useNative;
+}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -21,7 +33,14 @@ function table(): Float32Array {
   return t;
 }
 
-export function halfToFloat(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
+export function halfToFloat(src: Uint16Array, dst?: Float32Array): Float32Array {
+  if (src.length >= NATIVE_MIN && (dst === undefined || dst.length === src.length) && native()) {
+    return nativeHalfToFloat(src, dst);
+  }
+  return halfToFloatJS(src, dst);
+}
+
+export function halfToFloatJS(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
   const t = table();
   for (let i = 0; i < src.length; i++) dst[i] = t[src[i]!]!;
   return dst;
@@ -52,7 +71,14 @@ export function floatToHalfBits(v: number): number {
   return sign | h;
 }
 
-export function floatToHalf(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+export function floatToHalf(src: Float32Array, dst?: Uint16Array): Uint16Array {
+  if (src.length >= NATIVE_MIN && (dst === undefined || dst.length === src.length) && native()) {
+    return nativeFloatToHalf(src, dst);
+  }
+  return floatToHalfJS(src, dst);
+}
+
+export function floatToHalfJS(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   for (let i = 0; i < src.length; i++) dst[i] = floatToHalfBits(src[i]!);
   return dst;
 }

@@ -2,17 +2,29 @@
 // time. It is the oracle the native backends (CPU, CUDA) are tested against, so it favours
 // being obviously right over being fast. "Step n" comments refer to RENDERING.md's
 // "Per Gaussian (preprocess)" list; "Composite" to its "Per pixel" section.
-import type { CameraJSON, DeformSample, GaussianCloud } from '../../server/scene/types';
+import type { CameraJSON, DeformSample, GaussianCloud, SemanticFeatures } from '../../server/scene/types';
 import { shCoeffCount } from '../../server/scene/types';
 
 export type V3 = [number, number, number];
 /** Row-major 3x3. */
 export type M3 = [number, number, number, number, number, number, number, number, number];
 
-export interface ReferenceOptions {
+/** Appearance edits (native setAppearance): applied in preprocess. */
+export interface ReferenceAppearance {
+  /** [N] opacity multipliers (0 hides). */
+  opacityScale?: Float32Array | null;
+  /** [N,4] rgb + mix: colour = (1 - mix) colour + mix rgb, after the SH colour's max(., 0). */
+  tint?: Float32Array | null;
+}
+
+export interface ReferenceOptions extends ReferenceAppearance {
   deform?: DeformSample | null;
   /** RGB in [0,1]. */
   background: [number, number, number];
+  /** [N] label per Gaussian (0 = none): also compute the label channel. */
+  labels?: Uint8Array | null;
+  /** W_k >= labelThreshold qualifies; default 0.5. */
+  labelThreshold?: number;
 }
 
 export interface ReferenceImage {
@@ -24,6 +36,16 @@ export interface ReferenceImage {
   depth: Float32Array;
   /** [H,W] 1 - final transmittance. */
   alpha: Float32Array;
+  /**
+   * [H,W] with opts.labels: the label k with the largest W_k = sum over its Gaussians of
+   * T_i alpha_i among those with W_k >= threshold, ties to the lower id; 0 if none.
+   */
+  labels?: Uint8Array;
+  /**
+   * [H,W] with opts.labels: how far the pixel's decision is from flipping, the smallest of
+   * |W_k - threshold| over its labels and W_(1) - W_(2) (its two largest); Infinity without labels.
+   */
+  labelMargin?: Float32Array;
 }
 
 /** A Gaussian after preprocessing, ready to composite. */
@@ -221,8 +243,10 @@ export function preprocessGaussian(
   i: number,
   camera: CameraJSON,
   deform?: DeformSample | null,
+  appearance?: ReferenceAppearance,
 ): PreprocessedGaussian | { index: number; culled: CullReason } {
   const g = activateAndDeform(cloud, i, deform); // step 1
+  if (appearance?.opacityScale) g.opacity *= appearance.opacityScale[i]!;
   const Sigma = covariance3D(g.scale, g.q); // step 2
   const p = toViewSpace(camera, g.mean); // step 3
   if (p[2] <= 0.2) return { index: i, culled: 'near' };
@@ -233,6 +257,10 @@ export function preprocessGaussian(
   const u = (camera.fx * p[0]) / p[2] + camera.cx; // step 6
   const v = (camera.fy * p[1]) / p[2] + camera.cy;
   const colour = colourFromSH(cloud, i, g.mean, cameraCentre(camera)); // step 7
+  if (appearance?.tint) {
+    const mix = appearance.tint[i * 4 + 3]!;
+    for (let c = 0; c < 3; c++) colour[c] = (1 - mix) * colour[c]! + mix * appearance.tint[i * 4 + c]!;
+  }
   // Which pixels it can touch: alpha >= 1/255 needs opacity >= 1/255 and dᵀ·conic·d <= 2 ln(255 o).
   if (g.opacity < 1 / 255) return { index: i, culled: 'transparent' };
   const level = 2 * Math.log(255 * g.opacity);
@@ -245,10 +273,15 @@ export function isCulled(g: PreprocessedGaussian | { culled: CullReason }): g is
 }
 
 /** Step 8: every visible Gaussian, sorted by ascending camera z, ties by index. */
-export function preprocessAll(cloud: GaussianCloud, camera: CameraJSON, deform?: DeformSample | null): PreprocessedGaussian[] {
+export function preprocessAll(
+  cloud: GaussianCloud,
+  camera: CameraJSON,
+  deform?: DeformSample | null,
+  appearance?: ReferenceAppearance,
+): PreprocessedGaussian[] {
   const out: PreprocessedGaussian[] = [];
   for (let i = 0; i < cloud.count; i++) {
-    const g = preprocessGaussian(cloud, i, camera, deform);
+    const g = preprocessGaussian(cloud, i, camera, deform, appearance);
     if (!isCulled(g)) out.push(g);
   }
   return out.sort((x, y) => x.depth - y.depth || x.index - y.index);
@@ -271,8 +304,16 @@ export interface PixelResult {
   T: number;
 }
 
-/** The per-pixel loop of RENDERING.md for pixel (i, j) over `sorted` Gaussians. */
-export function compositePixel(i: number, j: number, sorted: readonly PreprocessedGaussian[]): PixelResult {
+/**
+ * The per-pixel loop of RENDERING.md for pixel (i, j) over `sorted` Gaussians. onWeight, when
+ * given, receives each added Gaussian with its weight w = alpha·T.
+ */
+export function compositePixel(
+  i: number,
+  j: number,
+  sorted: readonly PreprocessedGaussian[],
+  onWeight?: (g: PreprocessedGaussian, w: number) => void,
+): PixelResult {
   const C: V3 = [0, 0, 0];
   let D = 0;
   let T = 1;
@@ -287,6 +328,7 @@ export function compositePixel(i: number, j: number, sorted: readonly Preprocess
     if (nextT < 1e-4) break; // stop this pixel; this Gaussian is not added
     for (let c = 0; c < 3; c++) C[c]! += g.colour[c]! * alpha * T;
     D += g.depth * alpha * T;
+    onWeight?.(g, alpha * T);
     T = nextT;
   }
   return { C, D, T };
@@ -295,7 +337,11 @@ export function compositePixel(i: number, j: number, sorted: readonly Preprocess
 /** Renders one frame exactly as docs/RENDERING.md defines it. */
 export function renderReference(cloud: GaussianCloud, camera: CameraJSON, opts: ReferenceOptions): ReferenceImage {
   const { width, height } = camera;
-  const sorted = preprocessAll(cloud, camera, opts.deform);
+  const sorted = preprocessAll(cloud, camera, opts.deform, opts);
+  const labelOf = opts.labels ?? null;
+  const threshold = opts.labelThreshold ?? 0.5;
+  const labels = labelOf ? new Uint8Array(width * height) : undefined;
+  const labelMargin = labelOf ? new Float32Array(width * height) : undefined;
   // The Gaussians each row can see, in sorted order (by their exact bounding boxes).
   const rows: PreprocessedGaussian[][] = Array.from({ length: height }, () => []);
   for (const g of sorted) {
@@ -315,8 +361,20 @@ export function renderReference(cloud: GaussianCloud, camera: CameraJSON, opts: 
     }
     for (let i = 0; i < width; i++) {
       const here = columns[i]!;
-      const { C, D, T } = compositePixel(i, j, here);
+      const W = new Map<number, number>(); // label -> W_k
+      const onWeight = labelOf
+        ? (g: PreprocessedGaussian, w: number) => {
+            const k = labelOf[g.index]!;
+            if (k !== 0) W.set(k, (W.get(k) ?? 0) + w);
+          }
+        : undefined;
+      const { C, D, T } = compositePixel(i, j, here, onWeight);
       const px = j * width + i;
+      if (labels && labelMargin) {
+        const d = decideLabel(W, threshold);
+        labels[px] = d.label;
+        labelMargin[px] = d.margin;
+      }
       for (let c = 0; c < 3; c++) {
         const value = Math.min(Math.max(C[c]! + T * opts.background[c]!, 0), 1);
         rgb[px * 3 + c] = Math.round(value * 255);
@@ -325,5 +383,106 @@ export function renderReference(cloud: GaussianCloud, camera: CameraJSON, opts: 
       depth[px] = 1 - T > 1e-6 ? D / (1 - T) : 0;
     }
   }
-  return { width, height, rgb, depth, alpha };
+  return labels ? { width, height, rgb, depth, alpha, labels, labelMargin } : { width, height, rgb, depth, alpha };
+}
+
+/**
+ * A pixel's label from its per-label weights: the largest W_k >= threshold, ties to the lower
+ * id, else 0; margin: the smallest of |W_k - threshold| and W_(1) - W_(2).
+ */
+export function decideLabel(W: ReadonlyMap<number, number>, threshold: number): { label: number; margin: number } {
+  let label = 0;
+  let best = -Infinity;
+  let margin = Infinity;
+  const sorted = [...W.entries()].sort((a, b) => a[0] - b[0]);
+  for (const [k, w] of sorted) {
+    margin = Math.min(margin, Math.abs(w - threshold));
+    if (w >= threshold && w > best) {
+      label = k;
+      best = w;
+    }
+  }
+  const ws = sorted.map(([, w]) => w).sort((a, b) => b - a);
+  if (ws.length >= 2) margin = Math.min(margin, ws[0]! - ws[1]!);
+  return { label, margin };
+}
+
+/** Per-Gaussian weights w_i = alpha_i·T_i at pixel (x, y), in compositing order. */
+export function pixelWeights(
+  cloud: GaussianCloud,
+  camera: CameraJSON,
+  opts: Omit<ReferenceOptions, 'background'>,
+  x: number,
+  y: number,
+  sorted: readonly PreprocessedGaussian[] = preprocessAll(cloud, camera, opts.deform, opts),
+): { weights: Array<{ index: number; w: number }>; T: number; D: number } {
+  const weights: Array<{ index: number; w: number }> = [];
+  const { D, T } = compositePixel(x, y, sorted, (g, w) => weights.push({ index: g.index, w }));
+  return { weights, T, D };
+}
+
+/** features.data [N,D] rows divided by their L2 norm (zero rows stay zero), float64. */
+export function unitFeatures(features: SemanticFeatures): Float64Array {
+  const { dim, data } = features;
+  const n = data.length / dim;
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let d = 0; d < dim; d++) ss += data[i * dim + d]! ** 2;
+    const inv = ss > 0 && Number.isFinite(ss) ? 1 / Math.sqrt(ss) : 0;
+    for (let d = 0; d < dim; d++) out[i * dim + d] = inv === 0 ? 0 : data[i * dim + d]! * inv;
+  }
+  return out;
+}
+
+/**
+ * The composited feature at pixel (x, y): sum_i w_i f_i with f_i the L2-normalized feature of
+ * Gaussian i (DESIGN.md §1), w_i = alpha_i·T_i as in the colour. [D]
+ */
+export function compositeFeature(
+  cloud: GaussianCloud,
+  features: SemanticFeatures,
+  camera: CameraJSON,
+  opts: Omit<ReferenceOptions, 'background'>,
+  x: number,
+  y: number,
+  unit: Float64Array = unitFeatures(features),
+  sorted?: readonly PreprocessedGaussian[],
+): Float64Array {
+  const { dim } = features;
+  const out = new Float64Array(dim);
+  for (const { index, w } of pixelWeights(cloud, camera, opts, x, y, sorted).weights) {
+    for (let d = 0; d < dim; d++) out[d]! += w * unit[index * dim + d]!;
+  }
+  return out;
+}
+
+/**
+ * Region weights: per Gaussian, the sum over the region's pixels of w_i = alpha_i·T_i. spans:
+ * (y, x0, x1) triples, pixels x0 <= x < x1 of row y; a pixel listed twice counts once. [N]
+ */
+export function regionWeightsReference(
+  cloud: GaussianCloud,
+  camera: CameraJSON,
+  opts: Omit<ReferenceOptions, 'background'>,
+  spans: ReadonlyArray<readonly [number, number, number]> | Int32Array,
+): Float64Array {
+  const triples: Array<readonly [number, number, number]> = [];
+  if (spans instanceof Int32Array) {
+    for (let i = 0; i + 2 < spans.length; i += 3) triples.push([spans[i]!, spans[i + 1]!, spans[i + 2]!]);
+  } else {
+    triples.push(...spans);
+  }
+  const pixels = new Set<number>();
+  for (const [y, x0, x1] of triples) for (let x = x0; x < x1; x++) pixels.add(y * camera.width + x);
+  const sorted = preprocessAll(cloud, camera, opts.deform, opts);
+  const out = new Float64Array(cloud.count);
+  for (const p of pixels) {
+    const x = p % camera.width;
+    const y = (p - x) / camera.width;
+    compositePixel(x, y, sorted, (g, w) => {
+      out[g.index]! += w;
+    });
+  }
+  return out;
 }

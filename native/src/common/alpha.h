@@ -1,6 +1,8 @@
 // Per-pixel compositing terms (docs/RENDERING.md "Per pixel"): a Gaussian's exponent at a
-// pixel, a polynomial exp2 that vectorizes, and the clamped, thresholded alpha. Everything is
-// written branch-free (selects only) so a loop over pixels vectorizes.
+// pixel in log2 units, a polynomial exp2 that vectorizes, the clamped, thresholded alpha and
+// one front-to-back step. Everything is written branch-free (selects only) so a loop over
+// pixels vectorizes; the CPU blend (cpu/blend.cc) has an explicit 8-wide copy of the same
+// arithmetic, the scalar forms here serve pick / region walks and the CUDA backend.
 #pragma once
 
 #include "hd.h"
@@ -14,44 +16,67 @@ constexpr float kLog2E = 1.4426950408889634f;
 constexpr float kLog2AlphaMin = -7.994353436858858f;  // log2(1/255)
 
 /**
- * RENDERING.md's power = -0.5 (conic.x dx^2 + conic.z dy^2) - conic.y dx dy, from pre-scaled
- * coefficients A = -conic.x/2, B = -conic.y, C = -conic.z/2: (A dx + B dy) dx + C dy^2.
- * Along a row B dy and C dy^2 are constants, so a pixel costs two FMAs.
+ * t = log2(opacity exp(power)) = log2(e) power + log2(opacity), RENDERING.md's
+ * power = -0.5 (conic.x dx^2 + conic.z dy^2) - conic.y dx dy, from coefficients pre-scaled by
+ * log2(e): A = -log2(e) conic.x / 2, B = -log2(e) conic.y, C = -log2(e) conic.z / 2.
+ * Evaluated as (C dy + B dx) dy + (A dx^2 + log2 o): along a span column dx is fixed, so the
+ * blend hoists B dx and A dx^2 + log2 o out of the row loop and a pixel costs two FMAs.
  */
-SPLAT_HD inline float gaussian_power_scaled(float A, float B, float C, float dx, float dy) {
-  return (A * dx + B * dy) * dx + C * dy * dy;
+SPLAT_HD inline float splat_log2_alpha(float A, float B, float C, float log2_opacity, float dx, float dy) {
+  const float q0 = A * dx * dx + log2_opacity;
+  const float q1 = B * dx;
+  return (C * dy + q1) * dy + q0;
 }
 
+// exp2 by range reduction: t + kExp2Shift rounds t to an integer k in the low mantissa bits,
+// offset by the exponent bias, so (bits << 23) is 2^k; 2^f, |f| <= 1/2, by a polynomial.
+constexpr float kExp2Shift = 12582912.0f + 127.0f;  // 1.5 * 2^23 + bias
+constexpr float kExp2P0 = 1.0000001192092896f, kExp2P1 = 6.931469440460205e-1f, kExp2P2 = 2.4022120237350464e-1f,
+                kExp2P3 = 5.550713092088699e-2f, kExp2P4 = 9.675541892647743e-3f, kExp2P5 = 1.327647129073739e-3f;
+
 /**
- * 2^t with ~2.5e-7 relative error for t in [-126, 0], branch-free: t = k + f, |f| <= 1/2,
- * 2^f by a degree-5 minimax polynomial, 2^k written into the exponent bits. No clamping:
- * outside [-126, 2^22) the result is garbage, so callers mask those lanes.
+ * 2^t with ~2.5e-7 relative error for t in [-126, 0] (degree-5 minimax polynomial),
+ * branch-free. No clamping: outside about [-126, 1] the result is garbage, so callers mask
+ * those lanes (alpha_from_log2 does).
  */
 SPLAT_HD inline float fast_exp2_unclamped(float t) {
-  const float shifted = t + 12582912.0f;  // 1.5 * 2^23: the low mantissa bits hold round(t)
-  const float k = shifted - 12582912.0f;
+  const float shifted = t + kExp2Shift;
+  const float k = shifted - kExp2Shift;
   const float f = t - k;
-  float p = 1.327647129073739e-3f;
-  p = p * f + 9.675541892647743e-3f;
-  p = p * f + 5.550713092088699e-2f;
-  p = p * f + 2.4022120237350464e-1f;
-  p = p * f + 6.931469440460205e-1f;
-  p = p * f + 1.0000001192092896f;
-  // bits(shifted) - bits(1.5 * 2^23) == k as an integer; + 127 then << 23 builds 2^k.
-  const uint32_t kbits = (float_to_uint_bits(shifted) - 0x4B400000u + 127u) << 23;
-  return p * int_bits_to_float((int32_t)kbits);
+  float p = kExp2P5;
+  p = p * f + kExp2P4;
+  p = p * f + kExp2P3;
+  p = p * f + kExp2P2;
+  p = p * f + kExp2P1;
+  p = p * f + kExp2P0;
+  return p * int_bits_to_float((int32_t)(float_to_uint_bits(shifted) << 23));
 }
 
 /**
- * alpha = min(0.99, opacity exp(power)) = min(0.99, 2^t), t = power log2(e) + log2(opacity);
- * 0 where the pixel skips this Gaussian: power > 0, or alpha < 1/255 (tested as
+ * alpha = min(0.99, 2^t), 0 where the pixel skips the Gaussian (alpha < 1/255, tested as
  * t < log2(1/255), which also masks every t where the unclamped exp2 is out of range).
+ * RENDERING.md's `power > 0: skip` is not tested: the conic is positive definite, so power > 0
+ * only by float rounding at the centre, where the float64 reference has power = 0 and no skip.
  */
-SPLAT_HD inline float splat_alpha(float log2_opacity, float power) {
-  const float t = power * kLog2E + log2_opacity;
+SPLAT_HD inline float alpha_from_log2(float t) {
   const float e = fast_exp2_unclamped(t);
-  const float a = (power <= 0.0f) & (t >= kLog2AlphaMin) ? e : 0.0f;
+  const float a = t >= kLog2AlphaMin ? e : 0.0f;
   return min_f(a, kAlphaMax);
+}
+
+/**
+ * One front-to-back step at one pixel. T: transmittance, stored negated (-T) once the pixel
+ * has stopped. Returns the weight w = T alpha the Gaussian adds (0 when skipped, stopping or
+ * stopped) and updates T: T' = T - alpha T, or -|T| when T' < 1e-4 (the Gaussian that would
+ * cross the threshold is not added). A zero alpha never stops a live pixel (T >= 1e-4).
+ */
+SPLAT_HD inline float composite_step(float* T, float alpha) {
+  const float t = *T;
+  const float at = alpha * t;
+  const float tn = t - at;
+  const bool stop = tn < kTransmittanceMin;
+  *T = stop ? -fabsf(t) : tn;
+  return stop ? 0.0f : at;
 }
 
 }  // namespace splat

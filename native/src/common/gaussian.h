@@ -206,4 +206,15 @@ SPLAT_HD inline bool ellipse_band_y_range(const EllipseBounds& e, float dx0, flo
   return true;
 }
 
+/**
+ * World point seen at continuous pixel coordinates (px, py) at camera depth z (camera-space z,
+ * the renderer's depth): p = ((px - cx) z / fx, (py - cy) z / fy, z), world = W_rot^T (p - t).
+ * Computed in double (w2c row-major 4x4 as in CameraParams' source). out [3].
+ */
+SPLAT_HD inline void unproject_pixel(double fx, double fy, double cx, double cy, const double* w2c, double px,
+                                     double py, double z, double* out) {
+  const double p[3] = {(px - cx) * z / fx - w2c[3], (py - cy) * z / fy - w2c[7], z - w2c[11]};
+  for (int k = 0; k < 3; ++k) out[k] = w2c[0 * 4 + k] * p[0] + w2c[1 * 4 + k] * p[1] + w2c[2 * 4 + k] * p[2];
+}
+
 }  // namespace splat

@@ -1,6 +1,9 @@
 #include <cmath>
 
+#include "../common/alpha.h"
+#include "../common/appearance.h"
 #include "../common/sh.h"
+#include "half.h"
 #include "stages.h"
 #include "tiles.h"
 
@@ -13,9 +16,12 @@ void preprocess(ThreadPool& pool, const SceneArrays& s, const Geometry& geo, con
   const int W = cam.width, H = cam.height;
   const int K = (s.sh_degree + 1) * (s.sh_degree + 1);
   pool.parallel_for(s.n, 2048, [&](size_t begin, size_t end) {
+    alignas(32) float sh[16 * 3];
     for (size_t i = begin; i < end; ++i) {
       visible[i] = 0;
-      const float r2 = ellipse_level_log2(s.log2_opacities[i], kLevelMargin);
+      const float log2_o = s.log2_opacity_scale ? scaled_log2_opacity(s.log2_opacities[i], s.log2_opacity_scale[i])
+                                                : s.log2_opacities[i];
+      const float r2 = ellipse_level_log2(log2_o, kLevelMargin);
       if (!(r2 > 0.0f)) continue;
       const float* m = geo.mean + i * 3;
       const float* c = geo.cov + i * 6;
@@ -29,16 +35,18 @@ void preprocess(ThreadPool& pool, const SceneArrays& s, const Geometry& geo, con
       // Visible when its box covers a pixel centre of the image (NaN fails these tests).
       int j0, j1, i0, i1;
       if (!pixel_span(sp.v, sp.bounds.ey, H, &j0, &j1) || !pixel_span(sp.u, sp.bounds.ex, W, &i0, &i1)) continue;
-      sp.A = -0.5f * p.conic_a;
-      sp.B = -p.conic_b;
-      sp.C = -0.5f * p.conic_c;
-      sp.log2_opacity = s.log2_opacities[i];
+      sp.A = -0.5f * kLog2E * p.conic_a;
+      sp.B = -kLog2E * p.conic_b;
+      sp.C = -0.5f * kLog2E * p.conic_c;
+      sp.log2_opacity = log2_o;
       sp.depth = p.depth;
       float dir[3] = {m[0] - cam.campos[0], m[1] - cam.campos[1], m[2] - cam.campos[2]};
       const float len = std::sqrt(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
       const float inv = len > 0.0f ? 1.0f / len : 0.0f;
+      decode_halves(s.sh + i * (size_t)K * 3, sh, K * 3);  // SH are stored as fp16
       float rgb[3];
-      sh_to_rgb(s.sh_degree, s.sh + i * (size_t)K * 3, dir[0] * inv, dir[1] * inv, dir[2] * inv, rgb);
+      sh_to_rgb(s.sh_degree, sh, dir[0] * inv, dir[1] * inv, dir[2] * inv, rgb);
+      if (s.tint) apply_tint(rgb, s.tint + i * 4);
       sp.r = rgb[0];
       sp.g = rgb[1];
       sp.b = rgb[2];

@@ -32,13 +32,13 @@ constexpr SpanRows kNoRows = 0x01;  // first 1, last 0
 
 /**
  * One projected Gaussian as the binning and blending stages read it (one cache line).
- * The blend evaluates power = (A dx + B dy) dx + C dy^2 (RENDERING.md's exponent), then
- * alpha = min(0.99, 2^(power log2(e) + log2(opacity))) = min(0.99, opacity exp(power)).
+ * The blend evaluates t = (C dy + B dx) dy + A dx^2 + log2(opacity) = log2(opacity exp(power))
+ * (common/alpha.h), then alpha = min(0.99, 2^t).
  */
 struct alignas(64) Splat {
   float u, v;            // centre, continuous pixel coordinates
-  float A, B, C;         // -conic.x / 2, -conic.y, -conic.z / 2
-  float log2_opacity;    // log2(sigmoid(o))
+  float A, B, C;         // log2(e) times -conic.x / 2, -conic.y, -conic.z / 2
+  float log2_opacity;    // log2 of the effective opacity (sigmoid(o) times the appearance scale)
   float r, g, b;         // SH colour, max(sum + 0.5, 0)
   float depth;           // camera z
   EllipseBounds bounds;  // the 1/255 ellipse (with a small margin), for tile / row / span bounds
@@ -60,8 +60,10 @@ struct SceneArrays {
   const float* rotations = nullptr;  // [N,4] normalize(r), (w,x,y,z)
   const float* opacities = nullptr;  // [N] sigmoid(opacityLogits)
   const float* log2_opacities = nullptr;  // [N] log2(sigmoid(opacityLogits))
-  const float* sh = nullptr;         // [N,K,3]
+  const uint16_t* sh = nullptr;      // [N,K,3] fp16
   const float* cov = nullptr;        // [N,6] canonical covariance (used when not deformed)
+  const float* log2_opacity_scale = nullptr;  // [N] appearance: log2 of the opacity factor, or null
+  const float* tint = nullptr;                // [N,4] appearance: rgb + mix, or null
 };
 
 /** The two keyframes bracketing t, as rows of [N,3] / [N,4] / [N,3] arrays. */
@@ -111,6 +113,8 @@ struct Workspace {
   Scratch<uint32_t> entries;      // [E] index into `sorted`, tile-major, ascending within a tile
   Scratch<SpanRows> entry_rows;   // [E] rows each entry covers per span
   Scratch<size_t> chunk_counts;   // [chunks]
+  Scratch<uint8_t> sorted_labels; // [M] label of each sorted splat (render with labels)
+  Scratch<float> entry_weights;   // [E] per tile entry: sum of w over the masked pixels (pick, region)
   std::vector<std::vector<uint64_t>> chunk_tiles;  // per binning chunk: (tile | rows << 32) in order
 };
 
@@ -119,6 +123,13 @@ struct FrameOut {
   uint8_t* rgb;  // [H,W,3]
   float* depth;  // [H,W]
   float* alpha;  // [H,W]
+  uint8_t* labels = nullptr;  // [H,W] when the label channel is requested, else null
+};
+
+/** The label channel's inputs. */
+struct LabelParams {
+  const uint8_t* labels = nullptr;  // [N] per Gaussian, 0 = none
+  float threshold = 0.5f;           // W_k >= threshold qualifies
 };
 
 struct StageTimings {

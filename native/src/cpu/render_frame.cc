@@ -10,12 +10,9 @@ double ms_since(Clock::time_point t0) {
 }
 }  // namespace
 
-void render_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* d, const CameraParams& cam,
-                  const float* background, Workspace& ws, const FrameOut& out, StageTimings* timings,
-                  RenderStats* stats) {
-  const auto t_start = Clock::now();
+size_t prepare_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* d, const CameraParams& cam,
+                     Workspace& ws, StageTimings* timings, RenderStats* stats) {
   const size_t n = scene.n;
-
   auto t0 = Clock::now();
   Geometry geo{scene.positions, scene.cov};
   if (d != nullptr && n > 0) {
@@ -34,13 +31,20 @@ void render_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* 
 
   t0 = Clock::now();
   uint64_t n_entries = 0;
-  stats->visible = sort_and_bin(pool, n, splats, visible, cam, ws, &n_entries);
+  const size_t m = sort_and_bin(pool, n, splats, visible, cam, ws, &n_entries);
+  stats->visible = m;
   stats->tile_entries = n_entries;
   timings->sort_ms = ms_since(t0);
+  return m;
+}
 
-  t0 = Clock::now();
-  stats->evaluated = blend_tiles(pool, ws.sorted.get(), ws.tile_start.get(), ws.entries.get(), ws.entry_rows.get(), cam,
-                                 background, out);
+void render_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* d, const CameraParams& cam,
+                  const float* background, Workspace& ws, const FrameOut& out, const LabelParams* labels,
+                  StageTimings* timings, RenderStats* stats) {
+  const auto t_start = Clock::now();
+  const size_t m = prepare_frame(pool, scene, d, cam, ws, timings, stats);
+  const auto t0 = Clock::now();
+  stats->evaluated = blend_tiles(pool, ws, m, cam, background, out, labels);
   timings->blend_ms = ms_since(t0);
   timings->total_ms = ms_since(t_start);
 }

@@ -30,16 +30,35 @@ size_t sort_and_bin(ThreadPool& pool, size_t n, const Splat* splats, const uint8
                     const CameraParams& cam, Workspace& ws, uint64_t* entries_out);
 
 /**
- * Front-to-back compositing of every tile into out. sorted [M], tile_start [TILES+1],
- * entries [E], entry_rows [E], background [3]; returns the pixel x Gaussian evaluations.
+ * Front-to-back compositing of every tile into out (out.labels written when labels != null).
+ * Reads ws.sorted / tile_start / entries / entry_rows (and ws.ids with labels); m = visible
+ * splats (sort_and_bin's result), background [3]. Returns the pixel x Gaussian evaluations.
  */
-uint64_t blend_tiles(ThreadPool& pool, const Splat* sorted, const uint32_t* tile_start, const uint32_t* entries,
-                     const SpanRows* entry_rows, const CameraParams& cam, const float* background,
-                     const FrameOut& out);
+uint64_t blend_tiles(ThreadPool& pool, Workspace& ws, size_t m, const CameraParams& cam, const float* background,
+                     const FrameOut& out, const LabelParams* labels);
 
-/** The whole frame: deform (when d != nullptr), preprocess, sort + bin, blend. */
+/**
+ * Composites only the pixels set in masks for the listed tiles (every other pixel starts
+ * stopped) and writes, per tile entry, the sum over those pixels of w = T alpha into
+ * ws.entry_weights [E] (at the tile's entry offsets; entries of unlisted tiles untouched).
+ * tiles [count] tile indices, masks [count, 4] 256-bit pixel masks (bit p = pixel
+ * (p % 16, p / 16) of the tile). tile_td, when not null: [count, 2, 256] final T (negative
+ * once stopped) and depth sums per pixel. Returns the evaluations done.
+ */
+uint64_t composite_masked(ThreadPool& pool, Workspace& ws, const CameraParams& cam, const uint32_t* tiles,
+                          const uint64_t* masks, size_t count, float* tile_td);
+
+/**
+ * Deform (when d != nullptr), preprocess, sort + bin into ws: everything a frame, a pick or a
+ * region needs before compositing. Returns M (visible splats); fills the timings' first
+ * three stages and stats' visible / tile_entries.
+ */
+size_t prepare_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* d, const CameraParams& cam,
+                     Workspace& ws, StageTimings* timings, RenderStats* stats);
+
+/** The whole frame: prepare_frame, then blend_tiles. */
 void render_frame(ThreadPool& pool, const SceneArrays& scene, const DeformPair* d, const CameraParams& cam,
-                  const float* background, Workspace& ws, const FrameOut& out, StageTimings* timings,
-                  RenderStats* stats);
+                  const float* background, Workspace& ws, const FrameOut& out, const LabelParams* labels,
+                  StageTimings* timings, RenderStats* stats);
 
 }  // namespace splat::cpu

@@ -1,0 +1,69 @@
+// Open rooms, their semantic engines and the label channel each one's frames carry.
+import type { OpRequest } from '../protocol/room';
+import type { SemanticEngine } from '../semantic/engine';
+import { Room, type Author, type CommitResult } from './room';
+import type { RoomStore } from './store';
+
+export interface LabelChannel {
+  /** [N] label index per Gaussian (0 = none). */
+  labels: Uint8Array;
+  /** Label id of index k+1. */
+  order: string[];
+}
+
+export interface RoomEntry {
+  room: Room;
+  engine: SemanticEngine;
+  channel: LabelChannel | null;
+  /** Room version the channel was computed at (a slower, older recompute never overwrites a newer one). */
+  channelVersion: number;
+}
+
+const MEMBERSHIP_OPS = new Set(['label.create', 'label.update', 'label.delete', 'sel.add', 'sel.update', 'sel.remove', 'undo', 'redo']);
+
+export class RoomHub {
+  private rooms = new Map<string, Promise<RoomEntry>>();
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly engineFor: (sceneId: string) => Promise<SemanticEngine>,
+    private readonly onChannel: (sceneId: string, roomId: string, entry: RoomEntry) => void,
+  ) {}
+
+  open(sceneId: string, roomId: string): Promise<RoomEntry> {
+    const key = `${sceneId}/${roomId}`;
+    let p = this.rooms.get(key);
+    if (!p) {
+      p = (async () => {
+        const engine = await this.engineFor(sceneId);
+        const room = await Room.open(sceneId, roomId, this.store, engine);
+        const entry: RoomEntry = { room, engine, channel: null, channelVersion: -1 };
+        await this.recompute(entry);
+        return entry;
+      })();
+      this.rooms.set(key, p);
+      p.catch(() => this.rooms.delete(key));
+    }
+    return p;
+  }
+
+  async commit(entry: RoomEntry, author: Author, req: OpRequest): Promise<CommitResult> {
+    const res = await entry.room.commit(author, req);
+    const b = res.op.body;
+    // Name, colour and visibility are drawn by the client from its palette: no new label channel.
+    const paletteOnly = b.type === 'label.update' && b.patch.order === undefined && b.patch.combine === undefined;
+    if (MEMBERSHIP_OPS.has(b.type) && !paletteOnly) {
+      await this.recompute(entry);
+      this.onChannel(entry.room.sceneId, entry.room.id, entry);
+    }
+    return res;
+  }
+
+  private async recompute(entry: RoomEntry): Promise<void> {
+    const state = entry.room.state;
+    const channel = state.labels.size ? await entry.engine.labelChannel(state) : null;
+    if (state.version < entry.channelVersion) return;
+    entry.channel = channel;
+    entry.channelVersion = state.version;
+  }
+}
