@@ -35,7 +35,9 @@ export class SceneRuntime {
   ) {}
 
   static async fromBundle(bundle: SceneBundle, backend: BackendName = selectBackend()): Promise<SceneRuntime> {
-    const native = createScene(bundle.cloud);
+    const native = bundle.shHalf
+      ? createScene({ count: bundle.cloud.count, shDegree: bundle.cloud.shDegree, positions: bundle.cloud.positions, rotations: bundle.cloud.rotations, logScales: bundle.cloud.logScales, opacityLogits: bundle.cloud.opacityLogits }, { shHalf: bundle.shHalf })
+      : createScene(bundle.cloud);
     for (const kf of bundle.keyframes) native.addKeyframe(kf);
     if (bundle.featuresHalf) {
       // The native scene keeps the (normalized) features; the JS copy is not needed any more.

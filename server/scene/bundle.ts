@@ -49,7 +49,10 @@ export interface DeformNet {
 
 export interface SceneBundle {
   header: BundleHeader;
+  /** `cloud.sh` is decoded from `shHalf` on first access. */
   cloud: GaussianCloud;
+  /** [N,K,3] SH as stored (fp16 bits). */
+  shHalf?: Uint16Array;
   /** [N,D] fp16 bits, in their own buffer (the runtime uploads them to the native scene and drops this). */
   featuresHalf: Uint16Array | null;
   partIds: Uint8Array | null;
@@ -267,15 +270,18 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
   };
   const f32 = (name: string) => view(name, 'f32', true) as Float32Array;
   const f16 = (name: string) => halfToFloat(view(name, 'f16', true) as Uint16Array);
-  const cloud: GaussianCloud = {
+  const shHalf = view('sh', 'f16', true) as Uint16Array;
+  const cloud = {
     count: header.count,
     shDegree: header.shDegree,
     positions: f32('positions'),
     rotations: f32('rotations'),
     logScales: f32('logScales'),
     opacityLogits: f32('opacityLogits'),
-    sh: f16('sh'),
-  };
+  } as GaussianCloud;
+  // SH stay fp16 (the native scene takes them as they are); decoded only if someone reads them.
+  let shF32: Float32Array | null = null;
+  Object.defineProperty(cloud, 'sh', { enumerable: true, get: () => (shF32 ??= halfToFloat(shHalf)) });
   const keyframes = header.keyframeTimes.map((t, i) => ({ t, dxyz: f16(`kf${i}.dxyz`), drot: f16(`kf${i}.drot`), dscale: f16(`kf${i}.dscale`) }));
   let deformNet: DeformNet | null = null;
   if (header.deformNet) {
@@ -289,6 +295,7 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
   return {
     header,
     cloud,
+    shHalf,
     featuresHalf,
     partIds: view('partIds', 'u8', false) as Uint8Array | null,
     keyframes,

@@ -2,6 +2,7 @@
 // figure's shirt makes a label whose overlay the frames carry; θ, recolouring (palette only, no
 // new frame), scrubbing, undo, hover preview, a click on the background and a box region.
 // Screenshots land in test-output/e2e/selection-*.png (look at them).
+import { DEFAULT_THETA } from '../../server/protocol/room';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -141,7 +142,7 @@ test('a click on the figure makes a label whose overlay the frames carry', async
   const row = page.getByTestId('sel-row');
   assert.equal(await row.count(), 1);
   assert.match(await row.innerText(), /click/);
-  assert.match(await row.innerText(), /0\.50/);
+  assert.match(await row.innerText(), new RegExp(DEFAULT_THETA.toFixed(2).replace(".", "\\.")));
   assert.equal(await page.getByTestId('toast').count(), 0, 'no error toast');
 });
 
