@@ -18,7 +18,7 @@ class UsageError extends Error {}
 const USAGE = `splatsync ${VERSION}
 
 Usage:
-  splatsync serve [--port P] [--data DIR] [--scene ID] [--no-ui] [--host H]
+  splatsync serve [--port P] [--data DIR] [--scene ID] [--clip DIR] [--no-ui] [--host H]
   splatsync import MODEL_DIR [--dataset DIR] [--iteration N] [--name S] [--bake]
   splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
   splatsync select --scene ID --view K [--split train|test] (--click X,Y [--patch 5] | --text S [--clip DIR]) [--theta 0.5] --out F.json
@@ -106,6 +106,7 @@ async function serve(argv: string[]): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     scene: { type: 'string' },
+    clip: { type: 'string' },
     'no-ui': { type: 'boolean' },
   });
   const port = num(values.port as string | undefined, 'port', { int: true, min: 0, max: 65535 }) ?? Number(process.env.PORT ?? 3000);
@@ -126,8 +127,13 @@ async function serve(argv: string[]): Promise<number> {
     ui = nextApp.getRequestHandler();
   }
 
+  const { resolveClipDir, ClipTextEncoder } = await import('./semantic/clip/index');
+  const clipDir = resolveClipDir(values.clip as string | undefined);
+  const clip = clipDir ? await ClipTextEncoder.load(clipDir) : null;
+  if (clip) log(`CLIP text encoder: ${clipDir} (D = ${clip.dim})`);
+
   const http = createServer();
-  const server = createSplatsyncServer(http, { store, backend, ui, log });
+  const server = createSplatsyncServer(http, { store, backend, ui, log, clip });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolve());
