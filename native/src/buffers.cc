@@ -27,7 +27,7 @@ Pool& pool() {
 }
 
 void* allocate(size_t bytes) {
-  if (bytes < kHuge) {
+  if (bytes < kHuge / 2) {
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
     return p;

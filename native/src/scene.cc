@@ -123,8 +123,8 @@ void Scene::set_features(const uint16_t* half, int dim) {
   if (dim < 1 || dim > kMaxFeatureDim) throw std::invalid_argument("feature dim out of range");
   auto f = std::make_shared<Features>();
   f->dim = dim;
-  f->unit.resize(n_ * (size_t)dim);
-  cpu::normalize_features(cpu::global_pool(), half, f->unit.data(), n_, dim);
+  f->unit = pooled_array<uint16_t>(n_ * (size_t)dim);
+  cpu::normalize_features(cpu::global_pool(), half, f->unit.get(), n_, dim);
   edit([&](State& s) { s.features = std::move(f); });
 }
 
@@ -145,7 +145,7 @@ PooledArray<float> Scene::similarity(const float* query, int dim) const {
   std::vector<float> q((size_t)dim);
   for (int d = 0; d < dim; ++d) q[d] = (float)(query[d] / norm);
   PooledArray<float> out = pooled_array<float>(n_);
-  cpu::feature_dot(cpu::global_pool(), f->unit.data(), n_, dim, q.data(), out.get());
+  cpu::feature_dot(cpu::global_pool(), f->unit.get(), n_, dim, q.data(), out.get());
   return out;
 }
 
@@ -419,7 +419,7 @@ PickResult Scene::pick(const PickRequest& req) const {
     for (float& w : gsum) w *= inv_pixels;
     res.feature.reset(new float[feat.dim]);
     std::fill(res.feature.get(), res.feature.get() + feat.dim, 0.0f);
-    cpu::accumulate_features(feat.unit.data(), feat.dim, gid.data(), gsum.data(), gid.size(), res.feature.get());
+    cpu::accumulate_features(feat.unit.get(), feat.dim, gid.data(), gsum.data(), gid.size(), res.feature.get());
 
     // Centre pixel: depth, alpha, the largest single weight.
     std::vector<float> td(2 * cpu::kTile * cpu::kTile);

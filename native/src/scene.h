@@ -134,7 +134,7 @@ class Scene {
   };
   struct Features {
     int dim = 0;
-    std::vector<uint16_t> unit;  // [N,D] L2-normalized, fp16
+    PooledArray<uint16_t> unit;  // [N,D] L2-normalized, fp16 (huge pages, not zero-filled)
   };
   /** What a request sees: immutable parts swapped copy-on-write under state_mutex_. */
   struct State {

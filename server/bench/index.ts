@@ -11,6 +11,7 @@ import { encodeJpeg } from '../render/encode';
 import type { SceneBundle } from '../scene/bundle';
 import { benchRender } from './render';
 import { benchImport } from './import';
+import { benchSemantic } from './semantic';
 import { benchDeform } from '../deform/bench';
 import { result, type BenchResult } from './types';
 
@@ -84,6 +85,9 @@ export async function runBench(opts: { quick?: boolean; log?: (m: string) => voi
 
   log('synthetic scenes...');
   results.push(...(await benchRender({ quick: opts.quick })));
+
+  log('semantic selection...');
+  results.push(...(await benchSemantic({ quick: opts.quick })));
 
   log('deformation MLP (onnxruntime, CPU)...');
   results.push(...(await benchDeform({ quick: opts.quick, log })));

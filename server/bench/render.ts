@@ -10,6 +10,8 @@
 // row: stats.evaluated / (W*H)). 1M: E ~= 82 at 800x800 and ~67 at 1920x1080 (the 0.3 px^2
 // low-pass keeps the smaller Gaussians from shrinking below ~2 px). Doubling the 100K scales
 // gives E ~= 78 (~70 inside the ellipse per pixel: fog-like overdraw).
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { CameraJSON, GaussianCloud } from '../scene/types';
 import { createScene, type RenderOutput } from '../../native/index';
 import { median, result, type BenchResult } from './types';
@@ -82,6 +84,22 @@ export interface BenchRenderOptions {
 
 const TARGET_100K_800_MS = 30;
 
+/**
+ * A full garbage collection, when one can be had (--expose-gc, or the flag set at runtime):
+ * run between timed renders so dropped frames are finalized and the addon recycles their
+ * buffers, as happens in a running server; without it every frame first-touches fresh memory.
+ */
+export function collectGarbage(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function benchRender(opts: BenchRenderOptions = {}): Promise<BenchResult[]> {
   const runs = opts.quick ? 3 : 9;
   const sizes = opts.sizes ?? [100_000, 1_000_000];
@@ -90,6 +108,7 @@ export async function benchRender(opts: BenchRenderOptions = {}): Promise<BenchR
     [1920, 1080],
   ];
   const out: BenchResult[] = [];
+  const gc = collectGarbage();
   for (const n of sizes) {
     const scene = createScene(syntheticCloud(n));
     try {
@@ -103,6 +122,7 @@ export async function benchRender(opts: BenchRenderOptions = {}): Promise<BenchR
         // their buffers (it reuses a frame's memory once JS drops it), as a server does.
         const frames: Array<Pick<RenderOutput, 'timings' | 'stats'>> = [];
         for (let r = 0; r < runs; r++) {
+          gc?.();
           const t0 = performance.now();
           const f = await render();
           wall.push(performance.now() - t0);
@@ -115,7 +135,8 @@ export async function benchRender(opts: BenchRenderOptions = {}): Promise<BenchR
           `deform ${stage('deformMs')} + preprocess ${stage('preprocessMs')} + sort/bin ${stage('sortMs')} + blend ${stage('blendMs')} ms` +
           ` (native total ${stage('totalMs')}); visible ${last.stats.visible}, tile entries ${last.stats.tileEntries},` +
           ` E=${perPixel.toFixed(1)} Gaussians evaluated per pixel (${(last.stats.evaluated / 1e6).toFixed(1)}M evaluations,` +
-          ` ${(last.stats.evaluated / (Number(stage('blendMs')) * 1e6)).toFixed(2)}e9/s in blend)`;
+          ` ${(last.stats.evaluated / (Number(stage('blendMs')) * 1e6)).toFixed(2)}e9/s in blend)` +
+          (gc ? '; dropped frames collected between runs (buffers recycled)' : '; no gc(): fresh frame memory each run');
         const isTarget = n === 100_000 && w === 800 && h === 800;
         out.push(
           result(`native cpu render ${n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}K`} SH3 ${w}x${h}`, 'ms', wall, isTarget ? TARGET_100K_800_MS : undefined, 'max', note),

@@ -15,6 +15,7 @@ import {
 } from '../reference/render';
 import * as half from '../../server/scene/half';
 import { makeCamera } from '../../server/scene/camera';
+import { interpolateDeform } from '../../server/scene/deform-interp';
 import type { CameraJSON, GaussianCloud, ShDegree } from '../../server/scene/types';
 import { shCoeffCount } from '../../server/scene/types';
 
@@ -385,6 +386,35 @@ test('similarity matches a plain JS cosine; features are stored unit-length', as
   await assert.rejects(scene.similarity(new Float32Array(dim).fill(Number.NaN)), /Expected finite numbers for query\[0\]/);
   assert.throws(() => scene.setFeatures(feats.half.subarray(1), dim), /Expected Uint16Array of length 1920000 \(N\*384\) for features but received length 1919999/);
   assert.throws(() => scene.setFeatures(feats.half, 0), /Expected an integer in \[1, 8192\] for dim/);
+  scene.dispose();
+});
+
+test('pick and region weights on a deformed scene (keyframes interpolated at t)', async () => {
+  const n = 2000;
+  const cloud = randomCloud(n, 1, 111);
+  const rnd = prng(112);
+  const kf = (t: number) => ({
+    t,
+    dxyz: Float32Array.from({ length: n * 3 }, () => gauss(rnd) * 0.06),
+    drot: Float32Array.from({ length: n * 4 }, () => gauss(rnd) * 0.08),
+    dscale: Float32Array.from({ length: n * 3 }, () => gauss(rnd) * 0.01),
+  });
+  const keyframes = [kf(0.2), kf(0.8)];
+  const t = 0.35;
+  const deform = interpolateDeform(keyframes, t);
+  const scene = createScene(cloud);
+  for (const k of keyframes) scene.addKeyframe(k);
+  const dim = 8;
+  const feats = randomFeatures(n, dim, 113);
+  scene.setFeatures(feats.half, dim);
+  const cam = camera(64, 48);
+  const spans = [[20, 10, 40], [21, 12, 44], [30, 0, 64]];
+  const ref = regionWeightsReference(cloud, cam, { deform }, spans as Array<[number, number, number]>);
+  const native = await scene.regionWeights({ camera: cam, t, spans });
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(native[i]! - ref[i]!) <= 1e-3 * Math.max(ref[i]!, 1), `Gaussian ${i}: ${native[i]} vs ${ref[i]}`);
+  const p = await scene.pick({ camera: cam, t, x: 30, y: 25, patch: 1 });
+  const f = compositeFeature(cloud, { dim, data: feats.data }, cam, { deform }, 30, 25);
+  for (let d = 0; d < dim; d++) assert.ok(Math.abs(p.feature[d]! - f[d]!) <= 1e-3, `component ${d}: ${p.feature[d]} vs ${f[d]}`);
   scene.dispose();
 });
 

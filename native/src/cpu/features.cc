@@ -7,14 +7,35 @@
 
 namespace splat::cpu {
 
+namespace {
+
+/** Sum of squares of row [dim] (8 float lanes, then double). */
+inline double sum_squares(const float* row, int dim) {
+  int d = 0;
+  double ss = 0;
+#ifdef SPLAT_F16C
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  for (; d + 16 <= dim; d += 16) {
+    const __m256 x0 = _mm256_loadu_ps(row + d), x1 = _mm256_loadu_ps(row + d + 8);
+    a0 = _mm256_fmadd_ps(x0, x0, a0);
+    a1 = _mm256_fmadd_ps(x1, x1, a1);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(a0, a1));
+  for (float v : lanes) ss += v;
+#endif
+  for (; d < dim; ++d) ss += (double)row[d] * row[d];
+  return ss;
+}
+
+}  // namespace
+
 void normalize_features(ThreadPool& pool, const uint16_t* in, uint16_t* out, size_t n, int dim) {
   pool.parallel_for(n, 1024, [&](size_t b, size_t e) {
     std::vector<float> row((size_t)dim);
     for (size_t i = b; i < e; ++i) {
       decode_halves(in + i * dim, row.data(), dim);
-      double ss = 0;
-      for (int d = 0; d < dim; ++d) ss += (double)row[d] * row[d];
-      const double norm = std::sqrt(ss);
+      const double norm = std::sqrt(sum_squares(row.data(), dim));
       const float inv = norm > 0 && std::isfinite(norm) ? (float)(1.0 / norm) : 0.0f;
       for (int d = 0; d < dim; ++d) row[d] = inv == 0.0f ? 0.0f : row[d] * inv;
       encode_halves(row.data(), out + i * dim, dim);

@@ -37,9 +37,18 @@ inline void decode_halves(const uint16_t* src, float* dst, int n) {
   for (; i < n; ++i) dst[i] = half_to_float(src[i]);
 }
 
-/** dst [n] = fp16(src [n]) for a short row (round to nearest even; NaN -> sign | 0x7e00). */
+/**
+ * dst [n] = fp16(src [n]) for a short row of finite values (round to nearest even; F16C
+ * rounds exactly like float_to_half_bits, NaN payloads aside).
+ */
 inline void encode_halves(const float* src, uint16_t* dst, int n) {
-  for (int i = 0; i < n; ++i) dst[i] = float_to_half_bits(src[i]);
+  int i = 0;
+#ifdef SPLAT_F16C
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+  for (; i < n; ++i) dst[i] = float_to_half_bits(src[i]);
 }
 
 }  // namespace splat::cpu

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -96,6 +97,32 @@ class Scratch {
   size_t cap_ = 0;
 };
 
+/** Append-only buffer that grows by doubling; writes go through a raw pointer (no per-element checks). */
+template <class T>
+class GrowBuf {
+ public:
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  const T* data() const { return data_.get(); }
+  /** Room for `extra` more elements; returns where the next one goes. */
+  T* reserve_more(size_t extra) {
+    if (size_ + extra > cap_) {
+      size_t cap = cap_ ? cap_ * 2 : 4096;
+      while (cap < size_ + extra) cap *= 2;
+      std::unique_ptr<T[]> next(new T[cap]);
+      if (size_) std::copy(data_.get(), data_.get() + size_, next.get());
+      data_ = std::move(next);
+      cap_ = cap;
+    }
+    return data_.get() + size_;
+  }
+  void commit(size_t n) { size_ += n; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  size_t cap_ = 0, size_ = 0;
+};
+
 /** Per-render scratch, reused across renders of one scene (one per render in flight). */
 struct Workspace {
   Scratch<float> mean;        // [N,3] deformed means
@@ -115,7 +142,7 @@ struct Workspace {
   Scratch<size_t> chunk_counts;   // [chunks]
   Scratch<uint8_t> sorted_labels; // [M] label of each sorted splat (render with labels)
   Scratch<float> entry_weights;   // [E] per tile entry: sum of w over the masked pixels (pick, region)
-  std::vector<std::vector<uint64_t>> chunk_tiles;  // per binning chunk: (tile | rows << 32) in order
+  std::vector<GrowBuf<uint64_t>> chunk_tiles;  // per binning chunk: (tile | rows << 32) in order
 };
 
 /** Frame buffers the blend writes; allocated by the caller. */

@@ -118,18 +118,20 @@ size_t sort_and_bin(ThreadPool& pool, size_t n, const Splat* splats, const uint8
   pool.run(bchunks, [&](size_t c) {
     uint32_t* cnt = counts + c * n_tiles;
     std::memset(cnt, 0, n_tiles * sizeof(uint32_t));
-    std::vector<uint64_t>& seq = ws.chunk_tiles[c];
+    GrowBuf<uint64_t>& seq = ws.chunk_tiles[c];
     seq.clear();
     const size_t b = c * blen, e = (c + 1) * blen < m ? (c + 1) * blen : m;
     for (size_t k = b; k < e; ++k) {
       if (k + 8 < e) __builtin_prefetch(&splats[ids[k + 8]]);
-      sorted[k] = splats[ids[k]];
-      const size_t before = seq.size();
-      for_each_tile(sorted[k], W, H, tiles_x, [&](int t, SpanRows rows) {
-        seq.push_back((uint64_t)(uint32_t)t | (uint64_t)rows << 32);
+      const Splat& s = sorted[k] = splats[ids[k]];
+      uint64_t* out = seq.reserve_more(max_tiles(s, W, H));
+      uint32_t count = 0;
+      for_each_tile(s, W, H, tiles_x, [&](int t, SpanRows rows) {
+        out[count++] = (uint64_t)(uint32_t)t | (uint64_t)rows << 32;
         ++cnt[t];
       });
-      ntiles[k] = (uint32_t)(seq.size() - before);
+      seq.commit(count);
+      ntiles[k] = count;
     }
   });
 

@@ -29,6 +29,13 @@ inline bool pixel_span(float centre, float extent, int size, int* k0, int* k1) {
   return pixel_range(centre - extent, centre + extent, size, k0, k1);
 }
 
+/** An upper bound of the tiles for_each_tile visits: those of the 1/255 box. */
+inline size_t max_tiles(const Splat& s, int width, int height) {
+  int i0, i1, j0, j1;
+  if (!pixel_span(s.u, s.bounds.ex, width, &i0, &i1) || !pixel_span(s.v, s.bounds.ey, height, &j0, &j1)) return 0;
+  return (size_t)(i1 / kTile - i0 / kTile + 1) * (size_t)(j1 / kTile - j0 / kTile + 1);
+}
+
 /**
  * Calls f(tile_index, rows) for each tile the ellipse touches, column by column. For each
  * tile column and each of its span columns (kSpan pixels), the ellipse's y-range over the
@@ -37,8 +44,8 @@ inline bool pixel_span(float centre, float extent, int size, int* k0, int* k1) {
  */
 template <class F>
 inline void for_each_tile(const Splat& s, int width, int height, int tiles_x, F&& f) {
-  int i0, i1;
-  if (!pixel_span(s.u, s.bounds.ex, width, &i0, &i1)) return;
+  int i0, i1, jb0, jb1;
+  if (!pixel_span(s.u, s.bounds.ex, width, &i0, &i1) || !pixel_span(s.v, s.bounds.ey, height, &jb0, &jb1)) return;
   for (int tx = i0 / kTile; tx <= i1 / kTile; ++tx) {
     int j0[kSpans], j1[kSpans];
     int lo = height, hi = -1;
@@ -52,6 +59,15 @@ inline void for_each_tile(const Splat& s, int width, int height, int tiles_x, F&
       if (!ellipse_band_y_range(s.bounds, (float)c0 + 0.5f - s.u - kPixelSlack, (float)c1 + 0.5f - s.u + kPixelSlack,
                                 &yl, &yr) ||
           !pixel_range(s.v + yl, s.v + yr, height, &j0[sp], &j1[sp])) {
+        j0[sp] = 1;
+        j1[sp] = 0;
+        continue;
+      }
+      // Within the 1/255 box (float rounding of the band's extremes must not leave it: the
+      // binning reserves max_tiles() entries per splat).
+      j0[sp] = j0[sp] > jb0 ? j0[sp] : jb0;
+      j1[sp] = j1[sp] < jb1 ? j1[sp] : jb1;
+      if (j0[sp] > j1[sp]) {
         j0[sp] = 1;
         j1[sp] = 0;
         continue;
