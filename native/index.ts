@@ -151,6 +151,8 @@ export interface NativeScene {
    * caller may drop its array. Replaces earlier features.
    */
   setFeatures(half: Uint16Array, dim: number): void;
+  /** setFeatures for [N,D] fp16 stored in a file at byteOffset (read once, never through JS). */
+  setFeaturesFromFile(path: string, byteOffset: number, dim: number): void;
   /** D of the features set, 0 when none. */
   readonly featureDim: number;
   /** [N] cosine similarity of every Gaussian's feature with query [D] (normalized here; non-zero). */
@@ -188,7 +190,10 @@ interface AddonSceneHandle {
   clearKeyframes(): void;
   keyframeTimes(): number[];
   render(opts: { camera: AddonCamera; t: number; background: number[]; labels: boolean; labelThreshold: number }): Promise<RenderOutput>;
+  setFeaturesFromFile(path: string, byteOffset: number, dim: number): void;
   setFeatures(half: Uint16Array, dim: number): void;
+  /** setFeatures for [N,D] fp16 stored in a file at byteOffset (read once, never through JS). */
+  setFeaturesFromFile(path: string, byteOffset: number, dim: number): void;
   similarity(query: Float32Array): Promise<Float32Array>;
   pick(opts: { camera: AddonCamera; t: number; x: number; y: number; patch: number }): Promise<PickResult>;
   regionWeights(opts: { camera: AddonCamera; t: number; spans: Int32Array }): Promise<{ weights: Float32Array }>;
@@ -453,6 +458,14 @@ class Scene implements NativeScene {
     const h = this.#live();
     const d = checkInt(dim, 1, MAX_FEATURE_DIM, 'dim');
     h.setFeatures(checkTyped(half, Uint16Array, this.count * d, `N*${d}`, 'features'), d);
+  }
+
+  setFeaturesFromFile(path: string, byteOffset: number, dim: number): void {
+    const h = this.#live();
+    const d = checkInt(dim, 1, MAX_FEATURE_DIM, 'dim');
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError(`Expected a file path for path but received ${typeof path}`);
+    if (!Number.isSafeInteger(byteOffset) || byteOffset < 0) throw new RangeError(`Expected a non-negative integer for byteOffset but received ${byteOffset}`);
+    h.setFeaturesFromFile(path, byteOffset, d);
   }
 
   similarity(query: Float32Array): Promise<Float32Array> {

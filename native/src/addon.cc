@@ -239,6 +239,7 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
                         InstanceMethod<&SceneWrap::ClearKeyframes>("clearKeyframes"),
                         InstanceMethod<&SceneWrap::KeyframeTimes>("keyframeTimes"),
                         InstanceMethod<&SceneWrap::SetFeatures>("setFeatures"),
+                        InstanceMethod<&SceneWrap::SetFeaturesFromFile>("setFeaturesFromFile"),
                         InstanceMethod<&SceneWrap::Similarity>("similarity"),
                         InstanceMethod<&SceneWrap::SetLabels>("setLabels"),
                         InstanceMethod<&SceneWrap::SetAppearance>("setAppearance"),
@@ -332,6 +333,19 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     const int dim = int_arg(info[1], 1, splat::kMaxFeatureDim, "dim");
     const uint16_t* half = typed_arg<const uint16_t>(info[0], napi_uint16_array, s.count() * dim, "features");
     guarded(info.Env(), [&] { s.set_features(half, dim); });
+    return info.Env().Undefined();
+  }
+
+  /** setFeaturesFromFile(path, byteOffset, dim): [N,D] fp16 read from the file at byteOffset */
+  Napi::Value SetFeaturesFromFile(const Napi::CallbackInfo& info) {
+    Scene& s = live(info.Env());
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Expected a string for path");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "Expected a number for byteOffset");
+    const double off = info[1].As<Napi::Number>().DoubleValue();
+    if (!(off >= 0) || off != (double)(uint64_t)off) throw Napi::RangeError::New(info.Env(), "Expected a non-negative integer for byteOffset");
+    const int dim = int_arg(info[2], 1, splat::kMaxFeatureDim, "dim");
+    guarded(info.Env(), [&] { s.set_features_from_file(path, (uint64_t)off, dim); });
     return info.Env().Undefined();
   }
 

@@ -1,5 +1,13 @@
 #include "scene.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <algorithm>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -125,6 +133,40 @@ void Scene::set_features(const uint16_t* half, int dim) {
   f->dim = dim;
   f->unit = pooled_array<uint16_t>(n_ * (size_t)dim);
   cpu::normalize_features(cpu::global_pool(), half, f->unit.get(), n_, dim);
+  edit([&](State& s) { s.features = std::move(f); });
+}
+
+// Reads [N,D] fp16 features straight from a bundle file into the normalized copy: the data is
+// touched once (no JS-side buffer to fault in and copy), which is what makes a 1M x 384 scene
+// load in one pass.
+void Scene::set_features_from_file(const std::string& path, uint64_t offset, int dim) {
+  if (dim < 1 || dim > kMaxFeatureDim) throw std::invalid_argument("feature dim out of range");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::invalid_argument("cannot open " + path + ": " + std::strerror(errno));
+  auto f = std::make_shared<Features>();
+  f->dim = dim;
+  f->unit = pooled_array<uint16_t>(n_ * (size_t)dim);
+  const size_t row_bytes = (size_t)dim * 2;
+  const size_t chunk_rows = std::max<size_t>(1, (16u << 20) / row_bytes);
+  std::vector<uint16_t> tmp(chunk_rows * dim);
+  try {
+    for (size_t row = 0; row < n_; row += chunk_rows) {
+      const size_t rows = std::min(chunk_rows, n_ - row);
+      const size_t want = rows * row_bytes;
+      size_t got = 0;
+      while (got < want) {
+        const ssize_t r = ::pread(fd, reinterpret_cast<char*>(tmp.data()) + got, want - got, (off_t)(offset + row * row_bytes + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) throw std::invalid_argument(path + ": features end early (truncated bundle?)");
+        got += (size_t)r;
+      }
+      cpu::normalize_features(cpu::global_pool(), tmp.data(), f->unit.get() + row * dim, rows, dim);
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
   edit([&](State& s) { s.features = std::move(f); });
 }
 

@@ -3,6 +3,7 @@
 // picking / region weights / similarity through a backend. No Node-API types here; addon.cc
 // binds this. N = Gaussians, K = (shDegree+1)^2 SH coefficients, D = feature dimension.
 #pragma once
+#include <string>
 
 #include <cstddef>
 #include <cstdint>
@@ -103,6 +104,7 @@ class Scene {
    * non-finite norm become zero). dim in 1..kMaxFeatureDim.
    */
   void set_features(const uint16_t* half, int dim);
+  void set_features_from_file(const std::string& path, uint64_t offset, int dim);
   /** 0 when no features are set. */
   int feature_dim() const;
   /** [N] cosine of every Gaussian's feature with query [D] (normalized here; must be non-zero). */

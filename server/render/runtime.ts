@@ -39,7 +39,9 @@ export class SceneRuntime {
       ? createScene({ count: bundle.cloud.count, shDegree: bundle.cloud.shDegree, positions: bundle.cloud.positions, rotations: bundle.cloud.rotations, logScales: bundle.cloud.logScales, opacityLogits: bundle.cloud.opacityLogits }, { shHalf: bundle.shHalf })
       : createScene(bundle.cloud);
     for (const kf of bundle.keyframes) native.addKeyframe(kf);
-    if (bundle.featuresHalf) {
+    if (bundle.featuresFile) {
+      native.setFeaturesFromFile(bundle.featuresFile.path, bundle.featuresFile.offset, bundle.featuresFile.dim);
+    } else if (bundle.featuresHalf) {
       // The native scene keeps the (normalized) features; the JS copy is not needed any more.
       native.setFeatures(bundle.featuresHalf, bundle.header.featureDim);
       bundle.featuresHalf = null;
@@ -54,7 +56,7 @@ export class SceneRuntime {
   }
 
   static async load(store: SceneStore, id: string, backend?: BackendName): Promise<SceneRuntime> {
-    return await SceneRuntime.fromBundle(await store.load(id), backend);
+    return await SceneRuntime.fromBundle(await store.load(id, { featuresOnDisk: true }), backend);
   }
 
   get id(): string {

@@ -55,6 +55,8 @@ export interface SceneBundle {
   shHalf?: Uint16Array;
   /** [N,D] fp16 bits, in their own buffer (the runtime uploads them to the native scene and drops this). */
   featuresHalf: Uint16Array | null;
+  /** Where the fp16 features lie in data.bin, when loaded with `featuresOnDisk`. */
+  featuresFile?: { path: string; offset: number; dim: number } | null;
   partIds: Uint8Array | null;
   keyframes: DeformKeyframe[];
   deformNet: DeformNet | null;
@@ -233,7 +235,15 @@ export async function readBundleHeader(dir: string): Promise<BundleHeader> {
 }
 
 /** Loads a bundle with one read of data.bin; arrays are views into that one buffer where the dtype allows. */
-export async function loadBundle(dir: string): Promise<SceneBundle> {
+export interface LoadOptions {
+  /**
+   * Leave the features on disk (`featuresFile` tells where): the native scene reads them itself,
+   * so they are touched once instead of faulted into a JS buffer and copied.
+   */
+  featuresOnDisk?: boolean;
+}
+
+export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<SceneBundle> {
   const header = await readBundleHeader(dir);
   const file = path.join(dir, 'data.bin');
   const fh = await open(file, 'r');
@@ -249,7 +259,7 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
     const ranges: [number, number][] = fe ? [[0, fe.offset], [fe.offset + fe.byteLength, size]] : [[0, size]];
     buf = new Uint8Array(size);
     for (const [from, to] of ranges) await readRange(fh, buf, from, to, file);
-    if (fe) {
+    if (fe && !opts.featuresOnDisk) {
       featuresHalf = new Uint16Array(fe.byteLength / 2);
       await readRange(fh, new Uint8Array(featuresHalf.buffer), fe.offset, fe.offset + fe.byteLength, file, fe.offset);
     }
@@ -297,6 +307,7 @@ export async function loadBundle(dir: string): Promise<SceneBundle> {
     cloud,
     shHalf,
     featuresHalf,
+    featuresFile: opts.featuresOnDisk && header.arrays.features ? { path: file, offset: header.arrays.features.offset, dim: header.featureDim } : null,
     partIds: view('partIds', 'u8', false) as Uint8Array | null,
     keyframes,
     deformNet,

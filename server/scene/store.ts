@@ -2,7 +2,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SceneId } from '../protocol/events';
-import { loadBundle, readBundleHeader, writeBundle, type BundleHeader, type SceneBundle } from './bundle';
+import { loadBundle, readBundleHeader, writeBundle, type BundleHeader, type LoadOptions, type SceneBundle } from './bundle';
 import { generateDemoScene } from './demo';
 
 export const DEMO_SCENE_ID = 'demo';
@@ -61,9 +61,9 @@ export class SceneStore {
     return readBundleHeader(this.dirOf(id));
   }
 
-  async load(id: string): Promise<SceneBundle> {
+  async load(id: string, opts?: LoadOptions): Promise<SceneBundle> {
     if (!(await this.exists(id))) throw new SceneNotFoundError(`scene ${id} not found in ${this.scenesDir}`);
-    return loadBundle(this.dirOf(id));
+    return loadBundle(this.dirOf(id), opts);
   }
 
   /** Generates the demo scene into the data dir unless it is there already. */
