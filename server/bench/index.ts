@@ -13,23 +13,14 @@ import { benchRender } from './render';
 import { benchImport } from './import';
 import { benchSemantic } from './semantic';
 import { benchDeform } from '../deform/bench';
-import { result, type BenchResult } from './types';
+import { result, type BenchResult, timeRuns } from './types';
 
 export interface BenchReport {
   table: string;
   json: { machine: string; results: BenchResult[] };
 }
 
-async function time(fn: () => Promise<unknown> | unknown, runs: number, warmup = 1): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
+const time = timeRuns;
 
 function demoBundle(): SceneBundle {
   const d = generateDemoScene();

@@ -15,22 +15,11 @@ import vm from 'node:vm';
 import type { CameraJSON, GaussianCloud } from '../scene/types';
 import { createScene, type RenderOutput } from '../../native/index';
 import { median, result, type BenchResult } from './types';
+import { gaussian, mulberry32 } from '../util/random';
 
-/** mulberry32: small, seeded, good enough for synthetic scenes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
-function normal(rnd: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-}
+const normal = gaussian;
 
 const FOV_Y = Math.PI / 3; // 60 degrees
 const TAN_HALF_Y = Math.tan(FOV_Y / 2);

@@ -7,7 +7,7 @@
 import { createScene, floatToHalf, halfToFloat, type NativeScene } from '../../native/index';
 import type { GaussianCloud } from '../scene/types';
 import { benchCamera, collectGarbage, syntheticCloud } from './render';
-import { median, result, type BenchResult } from './types';
+import { median, result, type BenchResult, timeRuns } from './types';
 
 const TARGET_SIMILARITY_MS = 100;
 const TARGET_THRESHOLD_MS = 10;
@@ -15,16 +15,7 @@ const TARGET_PICK_MS = 20;
 const TARGET_LABEL_OVERHEAD = 1.25;
 const TARGET_FP16_MS = 1000; // "well under 1 s" for 384M values
 
-async function time(fn: () => Promise<unknown> | unknown, runs: number, warmup = 1): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
+const time = timeRuns;
 
 /** xorshift32 over a Uint32Array: fast filler for large synthetic arrays. */
 function fillRandomBits(u32: Uint32Array, seed: number, f: (x: number) => number): void {

@@ -23,3 +23,15 @@ export function result(name: string, unit: string, samples: number[], target?: n
   const ok = target === undefined ? undefined : targetKind === 'max' ? med <= target : med >= target;
   return { name, unit, median: med, target, targetKind: target === undefined ? undefined : targetKind, ok, note };
 }
+
+/** Wall times (ms) of `runs` calls after `warmup` unmeasured ones. */
+export async function timeRuns(fn: () => Promise<unknown> | unknown, runs: number, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}

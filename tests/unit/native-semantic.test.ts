@@ -18,19 +18,10 @@ import { makeCamera } from '../../server/scene/camera';
 import { interpolateDeform } from '../../server/scene/deform-interp';
 import type { CameraJSON, GaussianCloud, ShDegree } from '../../server/scene/types';
 import { shCoeffCount } from '../../server/scene/types';
+import { gaussian, mulberry32 } from '../../server/util/random';
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const gauss = (rnd: () => number) => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+const prng = mulberry32;
+const gauss = gaussian;
 
 function randomCloud(n: number, degree: ShDegree, seed: number): GaussianCloud {
   const rnd = prng(seed);
