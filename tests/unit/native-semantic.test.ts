@@ -17,34 +17,11 @@ import * as half from '../../server/scene/half';
 import { makeCamera } from '../../server/scene/camera';
 import { interpolateDeform } from '../../server/scene/deform-interp';
 import type { CameraJSON, GaussianCloud, ShDegree } from '../../server/scene/types';
-import { shCoeffCount } from '../../server/scene/types';
 import { gaussian, mulberry32 } from '../../server/util/random';
+import { randomCloud } from '../helpers/random-scene';
 
 const prng = mulberry32;
 const gauss = gaussian;
-
-function randomCloud(n: number, degree: ShDegree, seed: number): GaussianCloud {
-  const rnd = prng(seed);
-  const K = shCoeffCount(degree);
-  const c: GaussianCloud = {
-    count: n,
-    shDegree: degree,
-    positions: new Float32Array(n * 3),
-    rotations: new Float32Array(n * 4),
-    logScales: new Float32Array(n * 3),
-    opacityLogits: new Float32Array(n),
-    sh: new Float32Array(n * K * 3),
-  };
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < 3; k++) c.positions[i * 3 + k] = (rnd() * 2 - 1) * 1.6;
-    const len = 0.3 + 2 * rnd();
-    for (let k = 0; k < 4; k++) c.rotations[i * 4 + k] = gauss(rnd) * len;
-    for (let k = 0; k < 3; k++) c.logScales[i * 3 + k] = Math.log(0.008 + 0.12 * rnd() ** 2);
-    c.opacityLogits[i] = -7 + 13 * rnd();
-    for (let k = 0; k < K * 3; k++) c.sh[i * K * 3 + k] = gauss(rnd) * (k < 3 ? 0.9 : 0.25);
-  }
-  return c;
-}
 
 /** Features with structure (a few prototypes plus noise), as fp16 bits and as the fp32 they decode to. */
 function randomFeatures(n: number, dim: number, seed: number): { half: Uint16Array; data: Float32Array } {
