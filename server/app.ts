@@ -20,6 +20,7 @@ import { MemoryRoomStore, type RoomStore } from './rooms/store';
 import { OpRejected } from './rooms/room';
 import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
 import type { ClipTextEncoder } from './semantic/clip/index';
+import type { Db } from './db';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -34,6 +35,8 @@ export interface ServerDeps {
   rooms?: RoomStore;
   /** CLIP text encoder for text queries, when configured. */
   clip?: ClipTextEncoder | null;
+  /** The data dir's database (links, grants); absent for ephemeral servers. */
+  db?: Db | null;
 }
 
 export interface SplatsyncServer {

@@ -12,13 +12,16 @@ import { encodePng } from './render/encode';
 import { DEMO_SCENE_ID, SceneStore, resolveDataDir } from './scene/store';
 import { ensureUiBuilt, ROOT } from './ui-build';
 import { VERSION } from './version';
+import { openDb } from './db';
+import { SqliteRoomStore } from './rooms/sqlite-store';
+import { MemoryRoomStore } from './rooms/store';
 
 class UsageError extends Error {}
 
 const USAGE = `splatsync ${VERSION}
 
 Usage:
-  splatsync serve [--port P] [--data DIR] [--scene ID] [--clip DIR] [--no-ui] [--host H]
+  splatsync serve [--port P] [--data DIR] [--scene ID] [--clip DIR] [--no-ui] [--host H] [--ephemeral]
   splatsync import MODEL_DIR [--dataset DIR] [--iteration N] [--name S] [--bake]
   splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
   splatsync select --scene ID --view K [--split train|test] (--click X,Y [--patch 5] | --text S [--clip DIR]) [--theta 0.5] --out F.json
@@ -108,6 +111,7 @@ async function serve(argv: string[]): Promise<number> {
     scene: { type: 'string' },
     clip: { type: 'string' },
     'no-ui': { type: 'boolean' },
+    ephemeral: { type: 'boolean' },
   });
   const port = num(values.port as string | undefined, 'port', { int: true, min: 0, max: 65535 }) ?? Number(process.env.PORT ?? 3000);
   const host = (values.host as string | undefined) ?? process.env.HOST;
@@ -132,8 +136,10 @@ async function serve(argv: string[]): Promise<number> {
   const clip = clipDir ? await ClipTextEncoder.load(clipDir) : null;
   if (clip) log(`CLIP text encoder: ${clipDir} (D = ${clip.dim})`);
 
+  const db = values.ephemeral ? null : openDb(store.dataDir);
+  const rooms = db ? new SqliteRoomStore(db) : new MemoryRoomStore();
   const http = createServer();
-  const server = createSplatsyncServer(http, { store, backend, ui, log, clip });
+  const server = createSplatsyncServer(http, { store, backend, ui, log, clip, rooms, db });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolve());
@@ -147,6 +153,7 @@ async function serve(argv: string[]): Promise<number> {
   const shutdown = async () => {
     await server.close();
     http.close();
+    db?.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());

@@ -3,7 +3,9 @@
 import { z } from 'zod';
 import { Camera } from './camera';
 import { ErrorPayload, type Ack } from './errors';
-import { Id, PixelQuery, Theta, type Op } from './room';
+import { Id, PixelQuery, Theta, type Op, type SerializedState } from './room';
+import type { PresenceEntry, TimeBroadcast } from './presence';
+
 
 export const SceneId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'scene ids are 1-64 of a-z, 0-9 and -');
 
@@ -94,9 +96,21 @@ export const RoomJoin = z.object({ room: Id.optional(), since: z.number().int().
 export interface RoomSnapshot {
   roomId: string;
   version: number;
-  /** Every op after `since` (all of them without it), in version order. */
+  /**
+   * Set when the client must rebuild from scratch: the room's compaction snapshot (the state at
+   * its version), and `ops` are every op after it. Absent: `ops` extend the client's log from `since`.
+   */
+  snapshot?: SerializedState | null;
+  /** True when `ops` (with `snapshot`, if any) are the whole log rather than what follows `since`. */
+  reset: boolean;
+  /** Ops in version order (see `reset`). */
   ops: Op[];
   userId: string;
+  /** This connection's presence id and colour. */
+  sid: string;
+  colour: string;
+  /** Everyone else in the room now. */
+  presence: PresenceEntry[];
 }
 
 export const HistogramRequest = z.object({ labelId: Id, selId: Id }).strict();
@@ -159,6 +173,8 @@ export interface ClientToServer {
   'op:submit': (req: unknown, ack: (res: Ack<{ version: number; note?: string }>) => void) => void;
   'sel:histogram': (req: unknown, ack: (res: Ack<HistogramResult>) => void) => void;
   'sel:preview': (req: unknown, ack: (res: Ack<PreviewResult | null>) => void) => void;
+  'presence:set': (req: unknown) => void;
+  'time:sync': (req: unknown) => void;
 }
 
 export interface ServerToClient {
@@ -167,4 +183,7 @@ export interface ServerToClient {
   'job:progress': (p: JobProgress) => void;
   'job:done': (d: JobDone) => void;
   op: (op: Op) => void;
+  presence: (p: PresenceEntry) => void;
+  'presence:leave': (p: { sid: string }) => void;
+  time: (t: TimeBroadcast) => void;
 }

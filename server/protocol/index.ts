@@ -4,3 +4,4 @@ export * from './camera';
 export * from './events';
 export * from './room';
 export * from './label-rle';
+export * from './presence';

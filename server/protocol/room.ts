@@ -100,3 +100,29 @@ export interface Op {
   /** For undo/redo: the opId they toggle (resolved by the server at commit). */
   target?: string;
 }
+
+export interface LabelEdit {
+  tint: string | null;
+  hidden: boolean;
+  opacity: number;
+}
+
+export interface LabelState {
+  id: string;
+  name: string;
+  colour: string;
+  visible: boolean;
+  order: number;
+  combine: 'union' | 'mean';
+  createdBy: string;
+  /** In the order they were added (membership applies them in this order). */
+  selections: (Selection & { author: string })[];
+  edit: LabelEdit;
+}
+
+/** A snapshot as stored and sent: plain JSON, labels in the Map's (creation) order. */
+export interface SerializedState {
+  version: number;
+  labels: LabelState[];
+}
+

@@ -7,7 +7,8 @@
 //   throughput to hold ~30 fps; 150 ms after the last move the view is rendered at full size.
 import type { FramePayload, StageTimings, ViewRequest } from '../protocol/events';
 import { encodeLabelRle } from '../protocol/label-rle';
-import { scaleCamera } from '../scene/camera';
+import { scaleCamera, unprojectPixel } from '../scene/camera';
+import type { CameraJSON } from '../scene/types';
 import { encodeJpeg } from './encode';
 import type { SceneRuntime } from './runtime';
 
@@ -35,6 +36,8 @@ interface ClientState {
   lastFrameReduced: boolean;
   idleTimer: NodeJS.Timeout | null;
   frameSeq: number;
+  /** Depth of the last frame sent, for presence cursors (`worldAt`). */
+  lastDepth: { camera: CameraJSON; depth: Float32Array } | null;
 }
 
 export interface SchedulerStats {
@@ -55,7 +58,7 @@ export class FrameScheduler {
     this.removeClient(id);
     this.clients.set(id, {
       id, runtime, sink, pending: null, latest: null, lastViewAt: 0, inFlight: null,
-      rendering: false, lastFrameReduced: false, idleTimer: null, frameSeq: 0,
+      rendering: false, lastFrameReduced: false, idleTimer: null, frameSeq: 0, lastDepth: null,
     });
     this.order.push(id);
   }
@@ -161,6 +164,20 @@ export class FrameScheduler {
     return Math.min(1, Math.max(MIN_SCALE, s));
   }
 
+  /**
+   * The world point under (x, y) (0..1 of the frame) in the last frame this client received,
+   * or null (no frame yet, or background there).
+   */
+  worldAt(id: string, x: number, y: number): [number, number, number] | null {
+    const d = this.clients.get(id)?.lastDepth;
+    if (!d) return null;
+    const px = Math.min(d.camera.width - 1, Math.floor(x * d.camera.width));
+    const py = Math.min(d.camera.height - 1, Math.floor(y * d.camera.height));
+    const z = d.depth[py * d.camera.width + px]!;
+    if (!(z > 0)) return null;
+    return unprojectPixel(d.camera, px, py, z);
+  }
+
   private async renderOne(c: ClientState, req: ViewRequest & { receivedAt: number; reduced: boolean }): Promise<void> {
     const start = performance.now();
     let encodeStarted = false;
@@ -194,6 +211,7 @@ export class FrameScheduler {
       c.frameSeq++;
       c.inFlight = { seq: c.frameSeq, since: done };
       c.lastFrameReduced = scale < 1;
+      c.lastDepth = { camera, depth: out.depth };
       this.stats.framesSent++;
       c.sink.frame({ seq: c.frameSeq, viewSeq: req.seq, width: w, height: h, scale, t: req.t, jpeg, timings, backend: c.runtime.backend, exact, labels, labelOrder: labels ? ctx!.order : undefined });
       if (c.lastFrameReduced && !c.idleTimer && !c.pending) this.armIdle(c);

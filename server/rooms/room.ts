@@ -4,7 +4,18 @@
 import type { Op, OpRequest } from '../protocol/room';
 import type { SemanticEngine } from '../semantic/engine';
 import type { RoomStore } from './store';
-import { foldOps, resolveUndoTarget, stateDigest, type RoomState } from './state';
+import {
+  applyOp, compactionCut, deserializeState, emptyState, foldOps, resolveUndoTarget, serializeState, stateDigest,
+  type RoomState, type SerializedState,
+} from './state';
+
+/** When the log holds `compactAt` ops, all but the last `keep` fold into the snapshot. */
+export interface CompactionPolicy {
+  compactAt: number;
+  keep: number;
+}
+/** Undo reaches back at least `keep` ops; reconnecting clients older than the snapshot get the snapshot. */
+export const DEFAULT_COMPACTION: CompactionPolicy = { compactAt: 4000, keep: 1000 };
 
 export class OpRejected extends Error {
   constructor(readonly code: 'bad_request' | 'not_found' | 'unavailable' | 'forbidden', message: string) {
@@ -24,23 +35,29 @@ export interface CommitResult {
 }
 
 export class Room {
+  /** The compaction snapshot: every op up to its version, folded. */
+  private base: RoomState = emptyState();
+  /** Ops after the snapshot, in version order. */
   private ops: Op[] = [];
-  private _state: RoomState = foldOps([]);
+  private _state: RoomState = emptyState();
   private queue: Promise<unknown> = Promise.resolve();
-  private seenOpIds = new Set<string>();
+  private seenOpIds = new Map<string, Op>();
 
   private constructor(
     readonly sceneId: string,
     readonly id: string,
     private readonly store: RoomStore,
     private readonly engine: SemanticEngine,
+    private readonly policy: CompactionPolicy,
   ) {}
 
-  static async open(sceneId: string, id: string, store: RoomStore, engine: SemanticEngine): Promise<Room> {
-    const r = new Room(sceneId, id, store, engine);
-    r.ops = await store.load(sceneId, id);
-    for (const op of r.ops) r.seenOpIds.add(op.opId);
-    r._state = foldOps(r.ops);
+  static async open(sceneId: string, id: string, store: RoomStore, engine: SemanticEngine, policy: CompactionPolicy = DEFAULT_COMPACTION): Promise<Room> {
+    const r = new Room(sceneId, id, store, engine, policy);
+    const log = await store.load(sceneId, id);
+    if (log.snapshot) r.base = deserializeState(log.snapshot);
+    r.ops = log.ops;
+    for (const op of r.ops) r.seenOpIds.set(op.opId, op);
+    r._state = foldOps(r.ops, r.base);
     return r;
   }
 
@@ -48,10 +65,24 @@ export class Room {
     return this._state;
   }
   get version(): number {
-    return this.ops.length ? this.ops[this.ops.length - 1]!.version : 0;
+    return this.ops.length ? this.ops[this.ops.length - 1]!.version : this.base.version;
   }
-  opsSince(version: number): Op[] {
-    return this.ops.filter((o) => o.version > version);
+  /** Version of the compaction snapshot (0 when never compacted). */
+  get snapshotVersion(): number {
+    return this.base.version;
+  }
+  /**
+   * What a client at `version` is missing: the ops after it, or, when some of those were
+   * compacted away (or the client is ahead of this log, e.g. it lost a race with a restore), the
+   * snapshot plus every op after it.
+   */
+  catchUp(version: number): { snapshot: SerializedState | null; ops: Op[] } {
+    if (version >= this.base.version && version <= this.version) return { snapshot: null, ops: this.ops.filter((o) => o.version > version) };
+    return { snapshot: this.base.version > 0 ? serializeState(this.base) : null, ops: [...this.ops] };
+  }
+  /** Every op after the snapshot (tests and replays). */
+  get log(): readonly Op[] {
+    return this.ops;
   }
 
   /** Commits ops one at a time, in arrival order (the version order). */
@@ -62,10 +93,11 @@ export class Room {
   }
 
   private async commitNow(author: Author, req: OpRequest): Promise<CommitResult> {
-    if (this.seenOpIds.has(req.opId)) {
+    const seen = this.seenOpIds.get(req.opId);
+    if (seen) {
       // A client resending after a reconnect: acknowledge the op already committed.
-      const op = this.ops.find((o) => o.opId === req.opId);
-      if (op) return { op };
+      if (sameRequest(seen.body, req.body)) return { op: seen };
+      throw new OpRejected('bad_request', `op id ${req.opId} was already used for a different op`);
     }
     const b = req.body;
     let body = b;
@@ -109,17 +141,43 @@ export class Room {
       }
     }
     const op: Op = { version: this.version + 1, opId: req.opId, author: author.id, authorName: author.name, at: Date.now(), body, target };
-    const nextOps = [...this.ops, op];
-    const nextState = foldOps(nextOps);
-    if (target && stateDigest(nextState) === stateDigest(s)) {
-      const t = this.ops.find((o) => o.opId === target)!;
-      note = `${body.type} of your ${t.body.type} did nothing: its label no longer exists`;
+    let nextState: RoomState | null = null;
+    if (target) {
+      nextState = foldOps([...this.ops, op], this.base);
+      if (stateDigest(nextState) === stateDigest(s)) {
+        const t = this.seenOpIds.get(target)!;
+        note = `${body.type} of your ${t.body.type} did nothing: its label no longer exists`;
+      }
     }
     await this.store.append(this.sceneId, this.id, op); // durable before anyone hears of it
-    this.ops = nextOps;
-    this._state = nextState;
-    this.seenOpIds.add(op.opId);
+    this.ops.push(op);
+    if (nextState) this._state = nextState;
+    else applyOp(this._state, op);
+    this.seenOpIds.set(op.opId, op);
     if (op.body.type === 'sel.remove') this.engine.forget(op.body.selId);
+    if (this.ops.length >= this.policy.compactAt) await this.compact();
     return { op, note };
   }
+
+  /** Folds all but the last `keep` ops into the snapshot (in the store first, then here). */
+  private async compact(): Promise<void> {
+    const cut = compactionCut(this.ops, this.policy.keep);
+    if (cut <= this.base.version) return;
+    const folded = this.ops.filter((o) => o.version <= cut);
+    const nextBase = foldOps(folded, this.base);
+    try {
+      await this.store.compact(this.sceneId, this.id, serializeState(nextBase));
+    } catch {
+      return; // the op is committed either way; compaction retries on the next commit
+    }
+    this.base = nextBase;
+    this.ops = this.ops.filter((o) => o.version > cut);
+    for (const o of folded) this.seenOpIds.delete(o.opId);
+  }
+}
+
+/** A resent request is the committed op (sel.add bodies gain their query feature at commit). */
+function sameRequest(committed: Op['body'], sent: OpRequest['body']): boolean {
+  if (committed.type === 'sel.add' && sent.type === 'sel.add') return committed.labelId === sent.labelId && committed.sel.id === sent.sel.id;
+  return JSON.stringify(committed) === JSON.stringify(sent);
 }

@@ -5,26 +5,9 @@
 //   same way everywhere);
 // - undo/redo ops carry the opId they toggle (resolved by the server at commit); the state is the
 //   fold of every op that is not currently undone.
-import type { Op, OpBody, Selection } from '../protocol/room';
+import type { LabelState, Op, OpBody, SerializedState } from '../protocol/room';
 
-export interface LabelEdit {
-  tint: string | null;
-  hidden: boolean;
-  opacity: number;
-}
-
-export interface LabelState {
-  id: string;
-  name: string;
-  colour: string;
-  visible: boolean;
-  order: number;
-  combine: 'union' | 'mean';
-  createdBy: string;
-  /** In the order they were added (membership applies them in this order). */
-  selections: (Selection & { author: string })[];
-  edit: LabelEdit;
-}
+export type { LabelEdit, LabelState, SerializedState } from '../protocol/room';
 
 export interface RoomState {
   version: number;
@@ -44,15 +27,66 @@ export function undoneSet(ops: readonly Op[]): Set<string> {
   return undone;
 }
 
-export function foldOps(ops: readonly Op[]): RoomState {
+/**
+ * The state after `ops`, starting from `base` (a compaction snapshot; empty by default). The
+ * base is not modified. Undo/redo ops in `ops` only ever target ops in `ops` (the compaction
+ * cut guarantees it, see `compactionCut`).
+ */
+export function foldOps(ops: readonly Op[], base?: RoomState): RoomState {
   const undone = undoneSet(ops);
-  const state = emptyState();
+  const state = base ? cloneState(base) : emptyState();
   for (const op of ops) {
     state.version = op.version;
     if (undone.has(op.opId)) continue;
     applyBody(state, op.body, op.author);
   }
   return state;
+}
+
+/**
+ * Applies one op that is not an undo/redo in place (what `foldOps` would do with it appended):
+ * the server's per-commit fast path, so a commit costs O(1), not O(log length).
+ */
+export function applyOp(state: RoomState, op: Op): void {
+  if (op.body.type === 'undo' || op.body.type === 'redo') throw new Error('applyOp: undo/redo needs a refold');
+  state.version = op.version;
+  applyBody(state, op.body, op.author);
+}
+
+export function cloneState(s: RoomState): RoomState {
+  return deserializeState(serializeState(s));
+}
+
+export function serializeState(s: RoomState): SerializedState {
+  return JSON.parse(JSON.stringify({ version: s.version, labels: [...s.labels.values()] })) as SerializedState;
+}
+
+export function deserializeState(s: SerializedState): RoomState {
+  const copy = JSON.parse(JSON.stringify(s)) as SerializedState;
+  return { version: copy.version, labels: new Map(copy.labels.map((l) => [l.id, l])) };
+}
+
+/**
+ * Where to cut a log of which only the last `keep` ops stay individually (older ones fold into a
+ * snapshot): the version of the last op that goes into the snapshot, or 0 for no compaction. The
+ * cut moves back past any op whose undo/redo comes after it, so that no kept op toggles a
+ * compacted one.
+ */
+export function compactionCut(ops: readonly Op[], keep: number): number {
+  if (ops.length <= keep) return 0;
+  const versionOf = new Map<string, number>();
+  for (const op of ops) versionOf.set(op.opId, op.version);
+  let cut = ops[ops.length - keep - 1]!.version;
+  for (;;) {
+    let lowered = cut;
+    for (const op of ops) {
+      if (op.version <= cut || !op.target) continue;
+      const tv = versionOf.get(op.target);
+      if (tv !== undefined && tv <= lowered) lowered = tv - 1;
+    }
+    if (lowered === cut) return cut;
+    cut = lowered;
+  }
 }
 
 function applyBody(state: RoomState, body: OpBody, author: string): void {

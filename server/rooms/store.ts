@@ -1,26 +1,58 @@
-// Where a room's op log lives. The embedded default is SQLite (issue 6); this interface is what a
-// PostgreSQL implementation would provide for multi-process deployments (DESIGN.md §7).
+// Where a room's op log lives. The embedded default is SQLite (sqlite-store.ts); this interface
+// is what a PostgreSQL implementation would provide for multi-process deployments (DESIGN.md §7).
+// A log is a compaction snapshot (the folded state of every op up to its version) plus the ops
+// after it, in version order.
 import type { Op } from '../protocol/room';
+import type { SerializedState } from './state';
+
+export interface StoredLog {
+  snapshot: SerializedState | null;
+  ops: Op[];
+}
 
 export interface RoomStore {
-  /** Every committed op of the room, in version order. */
-  load(sceneId: string, roomId: string): Promise<Op[]>;
-  /** Durably appends one op; resolves once it is committed (then it may be acknowledged). */
+  /** The room's snapshot (if it was ever compacted) and every op after it. */
+  load(sceneId: string, roomId: string): Promise<StoredLog>;
+  /**
+   * Durably appends one op; resolves once it is committed (then it may be acknowledged).
+   * Rejects if the version or opId is already there (a second writer), leaving the log as it was.
+   */
   append(sceneId: string, roomId: string, op: Op): Promise<void>;
+  /** Atomically replaces the snapshot and drops the ops it folds (version <= snapshot.version). */
+  compact(sceneId: string, roomId: string, snapshot: SerializedState): Promise<void>;
+  /** Forgets the room entirely (its scene was deleted). */
+  drop(sceneId: string, roomId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Keeps ops in memory only: for tests and `--ephemeral` servers. */
+/** Keeps logs in memory only: for tests and `serve --ephemeral`. */
 export class MemoryRoomStore implements RoomStore {
-  private logs = new Map<string, Op[]>();
-  async load(sceneId: string, roomId: string): Promise<Op[]> {
-    return [...(this.logs.get(`${sceneId}/${roomId}`) ?? [])];
+  private logs = new Map<string, { snapshot: SerializedState | null; ops: Op[] }>();
+  private key = (sceneId: string, roomId: string) => `${sceneId}/${roomId}`;
+  private get(sceneId: string, roomId: string) {
+    const k = this.key(sceneId, roomId);
+    let log = this.logs.get(k);
+    if (!log) this.logs.set(k, (log = { snapshot: null, ops: [] }));
+    return log;
+  }
+  async load(sceneId: string, roomId: string): Promise<StoredLog> {
+    const log = this.get(sceneId, roomId);
+    return structuredClone({ snapshot: log.snapshot, ops: log.ops });
   }
   async append(sceneId: string, roomId: string, op: Op): Promise<void> {
-    const key = `${sceneId}/${roomId}`;
-    const log = this.logs.get(key) ?? [];
-    log.push(op);
-    this.logs.set(key, log);
+    const log = this.get(sceneId, roomId);
+    const last = log.ops.length ? log.ops[log.ops.length - 1]!.version : (log.snapshot?.version ?? 0);
+    if (op.version !== last + 1) throw new Error(`room ${sceneId}/${roomId}: version ${op.version} after ${last}`);
+    if (log.ops.some((o) => o.opId === op.opId)) throw new Error(`room ${sceneId}/${roomId}: op ${op.opId} is already stored`);
+    log.ops.push(structuredClone(op));
+  }
+  async compact(sceneId: string, roomId: string, snapshot: SerializedState): Promise<void> {
+    const log = this.get(sceneId, roomId);
+    log.snapshot = structuredClone(snapshot);
+    log.ops = log.ops.filter((o) => o.version > snapshot.version);
+  }
+  async drop(sceneId: string, roomId?: string): Promise<void> {
+    for (const k of [...this.logs.keys()]) if (roomId === undefined ? k.startsWith(`${sceneId}/`) : k === this.key(sceneId, roomId)) this.logs.delete(k);
   }
   async close(): Promise<void> {}
 }

@@ -82,3 +82,10 @@ export function scaleCamera(cam: CameraJSON, width: number, height: number): Cam
   const sy = height / cam.height;
   return { ...cam, width, height, fx: cam.fx * sx, fy: cam.fy * sy, cx: cam.cx * sx, cy: cam.cy * sy };
 }
+
+/** The world point at camera depth z under the centre of pixel (px, py) (inverse of projectPoint). */
+export function unprojectPixel(cam: CameraJSON, px: number, py: number, z: number): Vec3 {
+  const c = [((px + 0.5 - cam.cx) / cam.fx) * z, ((py + 0.5 - cam.cy) / cam.fy) * z, z];
+  const m = invertRigid(cam.worldToCamera);
+  return [0, 1, 2].map((r) => m[r * 4]! * c[0]! + m[r * 4 + 1]! * c[1]! + m[r * 4 + 2]! * c[2]! + m[r * 4 + 3]!) as Vec3;
+}
