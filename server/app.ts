@@ -5,7 +5,7 @@ import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
   BakeRequest, describeZodError, FrameAck, Handshake, HistogramRequest, ImportRequest, JoinRequest, OpRequest, PREVIEW_LABEL_INDEX,
-  PreviewRequest, PROTOCOL_VERSION, RoomJoin, ViewRequest, type JobStarted,
+  PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync, ViewRequest, type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
 import { FrameScheduler } from './render/scheduler';
@@ -16,8 +16,9 @@ import { JobRunner } from './jobs';
 import { importModel } from './import/index';
 import { bakeScene } from './import/bake';
 import { RoomHub, type RoomEntry } from './rooms/hub';
+import { PresenceHub } from './rooms/presence';
 import { MemoryRoomStore, type RoomStore } from './rooms/store';
-import { OpRejected } from './rooms/room';
+import { OpRejected, type CompactionPolicy } from './rooms/room';
 import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
 import type { ClipTextEncoder } from './semantic/clip/index';
 import type { Db } from './db';
@@ -35,6 +36,8 @@ export interface ServerDeps {
   rooms?: RoomStore;
   /** CLIP text encoder for text queries, when configured. */
   clip?: ClipTextEncoder | null;
+  /** When room logs fold into snapshots (tests use small numbers). */
+  compaction?: CompactionPolicy;
   /** The data dir's database (links, grants); absent for ephemeral servers. */
   db?: Db | null;
 }
@@ -49,6 +52,8 @@ interface SocketData {
   sceneId?: string;
   roomId?: string;
   user: { id: string; name: string };
+  /** What this connection may do (issue 7 sets it from the link or sign-in). */
+  role?: string;
   /** This client's hover preview membership, shown as label index 255 in its frames. */
   preview?: Uint8Array | null;
 }
@@ -74,8 +79,9 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   const hub = new RoomHub(deps.rooms ?? new MemoryRoomStore(), engineFor, (sceneId, roomId, entry) => {
     const members = io.sockets.adapter.rooms.get(roomKey(sceneId, roomId)) ?? new Set<string>();
     scheduler.refreshAll(entry.engine.runtime, (id) => members.has(id));
-  });
+  }, deps.compaction);
   const openRooms = new Map<string, RoomEntry>(); // socket.id -> its room, once joined
+  const presence = new PresenceHub((key, socketId, entry) => io.to(key).except(socketId).emit('presence', entry));
 
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
     let p = runtimes.get(id);
@@ -213,16 +219,50 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       const roomId = parsed.data.room ?? 'main';
       try {
         const entry = await hub.open(sceneId, roomId);
-        if (socket.data.roomId) void socket.leave(roomKey(sceneId, socket.data.roomId));
+        if (!socket.connected) return;
+        leaveRoom(socket);
         socket.data.roomId = roomId;
         openRooms.set(socket.id, entry);
-        void socket.join(roomKey(sceneId, roomId));
-        const since = parsed.data.since ?? 0;
-        reply({ ok: true, data: { roomId, version: entry.room.version, ops: entry.room.opsSince(since > entry.room.version ? 0 : since), userId: socket.data.user.id } });
+        const key = roomKey(sceneId, roomId);
+        void socket.join(key);
+        const me = presence.join(key, socket.id, socket.data.user, socket.data.role ?? 'owner');
+        const since = parsed.data.since;
+        const { snapshot, ops } = entry.room.catchUp(since ?? 0);
+        const reset = since === undefined || snapshot !== null || since > entry.room.version;
+        reply({
+          ok: true,
+          data: {
+            roomId, version: entry.room.version, snapshot: reset ? snapshot : undefined, reset, ops,
+            userId: socket.data.user.id, sid: me.sid, colour: me.colour, presence: presence.others(key, socket.id),
+          },
+        });
+        socket.to(key).emit('presence', me);
         scheduler.refreshAll(entry.engine.runtime, (id) => id === socket.id);
       } catch (err) {
         reply({ ok: false, code: 'internal', message: (err as Error).message });
       }
+    });
+
+    socket.on('presence:set', (payload) => {
+      const entry = openRooms.get(socket.id);
+      if (!entry) return fail('presence:set', 'not_joined', 'presence:set: join a room first (room:join)');
+      const parsed = PresenceUpdate.safeParse(payload);
+      if (!parsed.success) return fail('presence:set', 'bad_request', `presence:set: ${describeZodError(parsed.error)}`);
+      const key = roomKey(entry.room.sceneId, entry.room.id);
+      const world = parsed.data.cursor ? scheduler.worldAt(socket.id, parsed.data.cursor.x, parsed.data.cursor.y) : null;
+      const updated = presence.update(key, socket.id, parsed.data, world);
+      if (updated) socket.to(key).emit('presence', updated); // null: over the rate (the latest state still goes out with the next one)
+    });
+
+    socket.on('time:sync', (payload) => {
+      const entry = openRooms.get(socket.id);
+      if (!entry) return fail('time:sync', 'not_joined', 'time:sync: join a room first (room:join)');
+      const parsed = TimeSync.safeParse(payload);
+      if (!parsed.success) return fail('time:sync', 'bad_request', `time:sync: ${describeZodError(parsed.error)}`);
+      const key = roomKey(entry.room.sceneId, entry.room.id);
+      if (!presence.allowTime(key, socket.id)) return;
+      const me = presence.get(key, socket.id);
+      socket.to(key).emit('time', { ...parsed.data, sid: me?.sid ?? '', userId: socket.data.user.id, name: socket.data.user.name, at: Date.now() });
     });
 
     socket.on('op:submit', async (payload, ack) => {
@@ -287,7 +327,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
 
     socket.on('disconnect', () => {
       scheduler.removeClient(socket.id);
-      openRooms.delete(socket.id);
+      leaveRoom(socket);
     });
   });
 
@@ -300,6 +340,16 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       runtimes.clear();
     },
   };
+
+  function leaveRoom(socket: ClientSocket): void {
+    const entry = openRooms.get(socket.id);
+    if (!entry) return;
+    const key = roomKey(entry.room.sceneId, entry.room.id);
+    const left = presence.leave(key, socket.id);
+    if (left) io.to(key).emit('presence:leave', { sid: left.sid });
+    void socket.leave(key);
+    openRooms.delete(socket.id);
+  }
 
   /** Label channel for a client's frames: its room's labels, with its hover preview on top. */
   function frameContext(socket: ClientSocket): { labels: Uint8Array; order: string[] } | null {

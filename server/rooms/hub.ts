@@ -1,7 +1,7 @@
 // Open rooms, their semantic engines and the label channel each one's frames carry.
 import type { OpRequest } from '../protocol/room';
 import type { SemanticEngine } from '../semantic/engine';
-import { Room, type Author, type CommitResult } from './room';
+import { DEFAULT_COMPACTION, Room, type Author, type CommitResult, type CompactionPolicy } from './room';
 import type { RoomStore } from './store';
 
 export interface LabelChannel {
@@ -28,6 +28,7 @@ export class RoomHub {
     private readonly store: RoomStore,
     private readonly engineFor: (sceneId: string) => Promise<SemanticEngine>,
     private readonly onChannel: (sceneId: string, roomId: string, entry: RoomEntry) => void,
+    private readonly compaction: CompactionPolicy = DEFAULT_COMPACTION,
   ) {}
 
   open(sceneId: string, roomId: string): Promise<RoomEntry> {
@@ -36,7 +37,7 @@ export class RoomHub {
     if (!p) {
       p = (async () => {
         const engine = await this.engineFor(sceneId);
-        const room = await Room.open(sceneId, roomId, this.store, engine);
+        const room = await Room.open(sceneId, roomId, this.store, engine, this.compaction);
         const entry: RoomEntry = { room, engine, channel: null, channelVersion: -1 };
         await this.recompute(entry);
         return entry;

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { createSplatsyncServer, type SplatsyncServer } from '../../server/app';
+import { createSplatsyncServer, type ServerDeps, type SplatsyncServer } from '../../server/app';
 import { PROTOCOL_VERSION, type Ack, type FramePayload, type SceneInfo } from '../../server/protocol/index';
 import { SceneStore } from '../../server/scene/store';
 import { ROOT } from './data';
@@ -16,9 +16,9 @@ export interface InProcessServer {
   close(): Promise<void>;
 }
 
-export async function startInProcess(dataDir: string): Promise<InProcessServer> {
+export async function startInProcess(dataDir: string, extra: Partial<ServerDeps> = {}): Promise<InProcessServer> {
   const http: Server = createServer();
-  const server = createSplatsyncServer(http, { store: new SceneStore(dataDir), backend: 'cpu' });
+  const server = createSplatsyncServer(http, { store: new SceneStore(dataDir), backend: 'cpu', ...extra });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const { port } = http.address() as AddressInfo;
   return {
