@@ -25,6 +25,8 @@ import type { Db } from './db';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
+/** Largest op accepted (a brush region of 8192 row spans is ~150 KB of JSON). */
+export const MAX_OP_BYTES = 300_000;
 
 export interface ServerDeps {
   store: SceneStore;
@@ -267,14 +269,16 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
 
     socket.on('op:submit', async (payload, ack) => {
       const reply = typeof ack === 'function' ? ack : () => {};
+      const bytes = approxBytes(payload);
+      if (bytes > MAX_OP_BYTES) return reply({ ok: false, code: 'too_large', message: `op:submit: the op is ${bytes} bytes; at most ${MAX_OP_BYTES} bytes are accepted` });
       const parsed = OpRequest.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `op:submit: ${describeZodError(parsed.error)}` });
       const entry = openRooms.get(socket.id);
       if (!entry) return reply({ ok: false, code: 'not_joined', message: 'op:submit: join a room first (room:join)' });
       try {
-        const { op, note } = await hub.commit(entry, socket.data.user, parsed.data);
-        io.to(roomKey(entry.room.sceneId, entry.room.id)).emit('op', op);
-        reply({ ok: true, data: { version: op.version, note } });
+        const key = roomKey(entry.room.sceneId, entry.room.id);
+        const { version, note } = await hub.commit(entry, socket.data.user, parsed.data, (op) => io.to(key).emit('op', op));
+        reply({ ok: true, data: { version, note } });
       } catch (err) {
         if (err instanceof OpRejected) return reply({ ok: false, code: err.code, message: err.message });
         log(`op failed: ${(err as Error).stack}`);
@@ -375,6 +379,15 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (url.pathname.startsWith('/api/')) return sendJson(res, 404, { error: `no API route ${url.pathname}` });
     if (d.ui) return void (await d.ui(req, res));
     sendJson(res, 404, { error: 'this server runs without the UI (--no-ui); point a Splatsync UI at it' });
+  }
+}
+
+/** Size of a payload as JSON (what it costs to store and broadcast). */
+function approxBytes(payload: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(payload) ?? '');
+  } catch {
+    return Infinity; // cyclic or otherwise unserialisable: refuse
   }
 }
 

@@ -25,6 +25,7 @@ const MIGRATIONS: string[] = [
      room_id  TEXT NOT NULL,
      version  INTEGER NOT NULL,
      state    TEXT NOT NULL,
+     op_ids   TEXT NOT NULL DEFAULT '[]',
      PRIMARY KEY (scene_id, room_id)
    ) WITHOUT ROWID;`,
   `CREATE TABLE links (

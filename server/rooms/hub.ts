@@ -1,5 +1,5 @@
 // Open rooms, their semantic engines and the label channel each one's frames carry.
-import type { OpRequest } from '../protocol/room';
+import type { Op, OpRequest } from '../protocol/room';
 import type { SemanticEngine } from '../semantic/engine';
 import { DEFAULT_COMPACTION, Room, type Author, type CommitResult, type CompactionPolicy } from './room';
 import type { RoomStore } from './store';
@@ -48,8 +48,10 @@ export class RoomHub {
     return p;
   }
 
-  async commit(entry: RoomEntry, author: Author, req: OpRequest): Promise<CommitResult> {
-    const res = await entry.room.commit(author, req);
+  /** Commits; `announce` gets the op in version order (before the label channel is recomputed). */
+  async commit(entry: RoomEntry, author: Author, req: OpRequest, announce: (op: Op) => void): Promise<CommitResult> {
+    const res = await entry.room.commit(author, req, announce);
+    if (!res.op || res.duplicate) return res;
     const b = res.op.body;
     // Name, colour and visibility are drawn by the client from its palette: no new label channel.
     const paletteOnly = b.type === 'label.update' && b.patch.order === undefined && b.patch.combine === undefined;

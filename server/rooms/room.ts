@@ -3,7 +3,7 @@
 // broadcast; nothing is half-applied: any failure before the commit leaves the room as it was.
 import type { Op, OpRequest } from '../protocol/room';
 import type { SemanticEngine } from '../semantic/engine';
-import type { RoomStore } from './store';
+import { COMPACTED_ID_WINDOW, type RoomStore } from './store';
 import {
   applyOp, compactionCut, deserializeState, emptyState, foldOps, resolveUndoTarget, serializeState, stateDigest,
   type RoomState, type SerializedState,
@@ -29,7 +29,11 @@ export interface Author {
 }
 
 export interface CommitResult {
-  op: Op;
+  /** The committed op (null when `duplicate` and it was compacted away). */
+  op: Op | null;
+  version: number;
+  /** The opId was committed before (a re-send after a reconnect): acknowledged again, not applied. */
+  duplicate?: boolean;
   /** Set when the op was accepted but changed nothing a user can see (e.g. undo of a deleted label's edit). */
   note?: string;
 }
@@ -42,6 +46,8 @@ export class Room {
   private _state: RoomState = emptyState();
   private queue: Promise<unknown> = Promise.resolve();
   private seenOpIds = new Map<string, Op>();
+  /** opId -> version of compacted ops (bounded, see COMPACTED_ID_WINDOW). */
+  private compactedIds = new Map<string, number>();
 
   private constructor(
     readonly sceneId: string,
@@ -57,6 +63,7 @@ export class Room {
     if (log.snapshot) r.base = deserializeState(log.snapshot);
     r.ops = log.ops;
     for (const op of r.ops) r.seenOpIds.set(op.opId, op);
+    r.compactedIds = new Map(log.compactedIds);
     r._state = foldOps(r.ops, r.base);
     return r;
   }
@@ -85,9 +92,16 @@ export class Room {
     return this.ops;
   }
 
-  /** Commits ops one at a time, in arrival order (the version order). */
-  commit(author: Author, req: OpRequest): Promise<CommitResult> {
-    const next = this.queue.then(() => this.commitNow(author, req));
+  /**
+   * Commits ops one at a time, in arrival order (the version order). `announce` runs right
+   * after the commit, inside the serialized section, so broadcasts leave in version order.
+   */
+  commit(author: Author, req: OpRequest, announce: (op: Op) => void = () => {}): Promise<CommitResult> {
+    const next = this.queue.then(async () => {
+      const res = await this.commitNow(author, req);
+      if (res.op && !res.duplicate) announce(res.op);
+      return res;
+    });
     this.queue = next.catch(() => {});
     return next;
   }
@@ -96,9 +110,11 @@ export class Room {
     const seen = this.seenOpIds.get(req.opId);
     if (seen) {
       // A client resending after a reconnect: acknowledge the op already committed.
-      if (sameRequest(seen.body, req.body)) return { op: seen };
+      if (sameRequest(seen.body, req.body)) return { op: seen, version: seen.version, duplicate: true };
       throw new OpRejected('bad_request', `op id ${req.opId} was already used for a different op`);
     }
+    const compacted = this.compactedIds.get(req.opId);
+    if (compacted !== undefined) return { op: null, version: compacted, duplicate: true };
     const b = req.body;
     let body = b;
     const s = this._state;
@@ -156,7 +172,7 @@ export class Room {
     this.seenOpIds.set(op.opId, op);
     if (op.body.type === 'sel.remove') this.engine.forget(op.body.selId);
     if (this.ops.length >= this.policy.compactAt) await this.compact();
-    return { op, note };
+    return { op, version: op.version, note };
   }
 
   /** Folds all but the last `keep` ops into the snapshot (in the store first, then here). */
@@ -165,14 +181,16 @@ export class Room {
     if (cut <= this.base.version) return;
     const folded = this.ops.filter((o) => o.version <= cut);
     const nextBase = foldOps(folded, this.base);
+    const ids = [...this.compactedIds, ...folded.map((o): [string, number] => [o.opId, o.version])].slice(-COMPACTED_ID_WINDOW);
     try {
-      await this.store.compact(this.sceneId, this.id, serializeState(nextBase));
+      await this.store.compact(this.sceneId, this.id, serializeState(nextBase), ids);
     } catch {
       return; // the op is committed either way; compaction retries on the next commit
     }
     this.base = nextBase;
     this.ops = this.ops.filter((o) => o.version > cut);
     for (const o of folded) this.seenOpIds.delete(o.opId);
+    this.compactedIds = new Map(ids);
   }
 }
 

@@ -8,7 +8,12 @@ import type { SerializedState } from './state';
 export interface StoredLog {
   snapshot: SerializedState | null;
   ops: Op[];
+  /** opId -> version of the most recent compacted ops, so a late re-send is still recognised. */
+  compactedIds: [string, number][];
 }
+
+/** How many compacted op ids a log remembers for de-duplication. */
+export const COMPACTED_ID_WINDOW = 20_000;
 
 export interface RoomStore {
   /** The room's snapshot (if it was ever compacted) and every op after it. */
@@ -18,8 +23,11 @@ export interface RoomStore {
    * Rejects if the version or opId is already there (a second writer), leaving the log as it was.
    */
   append(sceneId: string, roomId: string, op: Op): Promise<void>;
-  /** Atomically replaces the snapshot and drops the ops it folds (version <= snapshot.version). */
-  compact(sceneId: string, roomId: string, snapshot: SerializedState): Promise<void>;
+  /**
+   * Atomically replaces the snapshot and drops the ops it folds (version <= snapshot.version),
+   * remembering `compactedIds` (the most recent, at most COMPACTED_ID_WINDOW) in their place.
+   */
+  compact(sceneId: string, roomId: string, snapshot: SerializedState, compactedIds: [string, number][]): Promise<void>;
   /** Forgets the room entirely (its scene was deleted). */
   drop(sceneId: string, roomId?: string): Promise<void>;
   close(): Promise<void>;
@@ -27,17 +35,17 @@ export interface RoomStore {
 
 /** Keeps logs in memory only: for tests and `serve --ephemeral`. */
 export class MemoryRoomStore implements RoomStore {
-  private logs = new Map<string, { snapshot: SerializedState | null; ops: Op[] }>();
+  private logs = new Map<string, StoredLog>();
   private key = (sceneId: string, roomId: string) => `${sceneId}/${roomId}`;
   private get(sceneId: string, roomId: string) {
     const k = this.key(sceneId, roomId);
     let log = this.logs.get(k);
-    if (!log) this.logs.set(k, (log = { snapshot: null, ops: [] }));
+    if (!log) this.logs.set(k, (log = { snapshot: null, ops: [], compactedIds: [] }));
     return log;
   }
   async load(sceneId: string, roomId: string): Promise<StoredLog> {
     const log = this.get(sceneId, roomId);
-    return structuredClone({ snapshot: log.snapshot, ops: log.ops });
+    return structuredClone(log);
   }
   async append(sceneId: string, roomId: string, op: Op): Promise<void> {
     const log = this.get(sceneId, roomId);
@@ -46,9 +54,10 @@ export class MemoryRoomStore implements RoomStore {
     if (log.ops.some((o) => o.opId === op.opId)) throw new Error(`room ${sceneId}/${roomId}: op ${op.opId} is already stored`);
     log.ops.push(structuredClone(op));
   }
-  async compact(sceneId: string, roomId: string, snapshot: SerializedState): Promise<void> {
+  async compact(sceneId: string, roomId: string, snapshot: SerializedState, compactedIds: [string, number][]): Promise<void> {
     const log = this.get(sceneId, roomId);
     log.snapshot = structuredClone(snapshot);
+    log.compactedIds = compactedIds.slice(-COMPACTED_ID_WINDOW);
     log.ops = log.ops.filter((o) => o.version > snapshot.version);
   }
   async drop(sceneId: string, roomId?: string): Promise<void> {
