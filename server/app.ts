@@ -1,6 +1,7 @@
 // The Splatsync server: socket.io (scenes, views, frames) and the small HTTP API, on an
 // existing http.Server. Dependencies are injected so tests run the real thing on a free port.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
@@ -17,6 +18,7 @@ import { importModel } from './import/index';
 import { bakeScene } from './import/bake';
 import { RoomHub, type RoomEntry } from './rooms/hub';
 import { PresenceHub } from './rooms/presence';
+import { RateLimiter } from './auth/rate-limit';
 import { MemoryRoomStore, type RoomStore } from './rooms/store';
 import { OpRejected, type CompactionPolicy } from './rooms/room';
 import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
@@ -25,6 +27,8 @@ import type { Db } from './db';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
+/** Ops per second one connection may submit (a θ drag sends 10), and the burst after a quiet spell. */
+export const OP_RATE = { ratePerSec: 40, burst: 80 };
 /** Largest op accepted (a brush region of 8192 row spans is ~150 KB of JSON). */
 export const MAX_OP_BYTES = 300_000;
 
@@ -83,6 +87,10 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     scheduler.refreshAll(entry.engine.runtime, (id) => members.has(id));
   }, deps.compaction);
   const openRooms = new Map<string, RoomEntry>(); // socket.id -> its room, once joined
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const counters = { opsCommitted: 0 };
+  const opLimiter = new RateLimiter(OP_RATE);
   const presence = new PresenceHub((key, socketId, entry) => io.to(key).except(socketId).emit('presence', entry));
 
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
@@ -269,6 +277,10 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
 
     socket.on('op:submit', async (payload, ack) => {
       const reply = typeof ack === 'function' ? ack : () => {};
+      const allowed = opLimiter.take(socket.id);
+      if (!allowed.ok) {
+        return reply({ ok: false, code: 'rate_limited', message: `op:submit: too many ops from this connection: at most ${OP_RATE.ratePerSec} per second (bursts of ${OP_RATE.burst}); try again in ${(allowed.retryAfterMs / 1000).toFixed(1)} s` });
+      }
       const bytes = approxBytes(payload);
       if (bytes > MAX_OP_BYTES) return reply({ ok: false, code: 'too_large', message: `op:submit: the op is ${bytes} bytes; at most ${MAX_OP_BYTES} bytes are accepted` });
       const parsed = OpRequest.safeParse(payload);
@@ -277,7 +289,10 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (!entry) return reply({ ok: false, code: 'not_joined', message: 'op:submit: join a room first (room:join)' });
       try {
         const key = roomKey(entry.room.sceneId, entry.room.id);
-        const { version, note } = await hub.commit(entry, socket.data.user, parsed.data, (op) => io.to(key).emit('op', op));
+        const { version, note } = await hub.commit(entry, socket.data.user, parsed.data, (op) => {
+          counters.opsCommitted++;
+          io.to(key).emit('op', op);
+        });
         reply({ ok: true, data: { version, note } });
       } catch (err) {
         if (err instanceof OpRejected) return reply({ ok: false, code: err.code, message: err.message });
@@ -332,6 +347,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     socket.on('disconnect', () => {
       scheduler.removeClient(socket.id);
       leaveRoom(socket);
+      opLimiter.delete(socket.id);
     });
   });
 
@@ -339,6 +355,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     io,
     scheduler,
     async close() {
+      loopDelay.disable();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       for (const p of runtimes.values()) (await p.catch(() => null))?.dispose();
       runtimes.clear();
@@ -371,6 +388,21 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (url.pathname.startsWith('/socket.io/')) return; // socket.io answers these itself
     if (url.pathname === '/api/health') {
       return sendJson(res, 200, { ok: true, version: VERSION, backend: d.backend });
+    }
+    if (url.pathname === '/api/metrics') {
+      // Event-loop delay since the last reset (`?reset=1` starts a new window): benches and operators.
+      const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+      const body = {
+        eventLoop: { p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max), samples: loopDelay.count },
+        opsCommitted: counters.opsCommitted,
+        framesSent: scheduler.stats.framesSent,
+        framesDropped: scheduler.stats.framesDropped,
+        sockets: io.engine.clientsCount,
+        presence: presence.size,
+        rssMb: Math.round(process.memoryUsage().rss / 1e6),
+      };
+      if (url.searchParams.get('reset') === '1') loopDelay.reset();
+      return sendJson(res, 200, body);
     }
     if (url.pathname === '/api/scenes') {
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });

@@ -11,6 +11,7 @@ import { encodeJpeg } from '../render/encode';
 import type { SceneBundle } from '../scene/bundle';
 import { benchRender } from './render';
 import { benchImport } from './import';
+import { benchCollab } from './collab';
 import { benchSemantic } from './semantic';
 import { benchDeform } from '../deform/bench';
 import { result, type BenchResult, timeRuns } from './types';
@@ -38,11 +39,39 @@ function demoBundle(): SceneBundle {
   };
 }
 
-export async function runBench(opts: { quick?: boolean; log?: (m: string) => void } = {}): Promise<BenchReport> {
+export const BENCH_GROUPS = ['render', 'semantic', 'deform', 'import', 'collab', 'export'] as const;
+export type BenchGroup = (typeof BENCH_GROUPS)[number];
+
+export async function runBench(opts: { quick?: boolean; log?: (m: string) => void; only?: string[] } = {}): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const runs = opts.quick ? 3 : 9;
   const results: BenchResult[] = [];
+  const want = (g: BenchGroup) => !opts.only || opts.only.includes(g);
 
+  if (want('render')) await benchRenderGroup(opts, runs, results, log);
+  if (want('semantic')) {
+    log('semantic selection...');
+    results.push(...(await benchSemantic({ quick: opts.quick })));
+  }
+  if (want('deform')) {
+    log('deformation MLP (onnxruntime, CPU)...');
+    results.push(...(await benchDeform({ quick: opts.quick, log })));
+  }
+  if (want('import')) {
+    log('import and bundle load...');
+    results.push(...(await benchImport({ quick: opts.quick, log })));
+  }
+  if (want('collab')) {
+    log('collaboration (a serve child process, socket.io clients)...');
+    results.push(...(await benchCollab({ quick: opts.quick, log })));
+  }
+
+  const caps = capabilities();
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, simd ${caps.simd}, ${caps.threads} threads`;
+  return { table: formatTable(machine, results), json: { machine, results } };
+}
+
+async function benchRenderGroup(opts: { quick?: boolean }, runs: number, results: BenchResult[], log: (m: string) => void): Promise<void> {
   log('demo scene...');
   const bundle = demoBundle();
   const runtime = await SceneRuntime.fromBundle(bundle, 'cpu');
@@ -76,19 +105,6 @@ export async function runBench(opts: { quick?: boolean; log?: (m: string) => voi
 
   log('synthetic scenes...');
   results.push(...(await benchRender({ quick: opts.quick })));
-
-  log('semantic selection...');
-  results.push(...(await benchSemantic({ quick: opts.quick })));
-
-  log('deformation MLP (onnxruntime, CPU)...');
-  results.push(...(await benchDeform({ quick: opts.quick, log })));
-
-  log('import and bundle load...');
-  results.push(...(await benchImport({ quick: opts.quick, log })));
-
-  const caps = capabilities();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, simd ${caps.simd}, ${caps.threads} threads`;
-  return { table: formatTable(machine, results), json: { machine, results } };
 }
 
 function median(xs: number[]): number {
