@@ -9,7 +9,7 @@ import {
   PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync, ViewRequest, type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
-import { FrameScheduler } from './render/scheduler';
+import { FrameScheduler, type FrameContext } from './render/scheduler';
 import { SceneRuntime, type BackendName } from './render/runtime';
 import { SceneNotFoundError, type SceneStore } from './scene/store';
 import { VERSION } from './version';
@@ -372,15 +372,16 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     openRooms.delete(socket.id);
   }
 
-  /** Label channel for a client's frames: its room's labels, with its hover preview on top. */
-  function frameContext(socket: ClientSocket): { labels: Uint8Array; order: string[] } | null {
+  /** What a client's frames carry: its room's labels and edits, with its hover preview on top. */
+  function frameContext(socket: ClientSocket): FrameContext | null {
     const entry = openRooms.get(socket.id);
     const channel = entry?.channel ?? null;
+    const appearance = entry?.appearance ? { key: entry.appearance.key, ...entry.appearance.arrays } : null;
     const preview = socket.data.preview;
-    if (!preview) return channel;
+    if (!preview) return channel || appearance ? { labels: channel?.labels ?? null, order: channel?.order ?? [], appearance } : null;
     const labels = channel ? channel.labels.slice() : new Uint8Array(preview.length);
     for (let i = 0; i < labels.length; i++) if (preview[i]) labels[i] = PREVIEW_LABEL_INDEX;
-    return { labels, order: channel?.order ?? [] };
+    return { labels, order: channel?.order ?? [], appearance };
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse, d: ServerDeps): Promise<void> {

@@ -25,6 +25,13 @@ export function selectBackend(): BackendName {
   return caps.cuda.compiled && caps.cuda.devices > 0 ? 'cuda' : 'cpu';
 }
 
+/** Per-Gaussian appearance edits and a key that changes whenever they do. */
+export interface AppearanceState {
+  key: string;
+  opacityScale: Float32Array | null;
+  tint: Float32Array | null;
+}
+
 export class SceneRuntime {
   private constructor(
     readonly bundle: SceneBundle,
@@ -90,11 +97,24 @@ export class SceneRuntime {
    * Renders at t. With an MLP, a time not computed yet renders from the nearest computed
    * keyframes and the exact deformation is requested (`deform.onExact` fires when ready).
    */
-  render(camera: CameraJSON, t: number, opts: { labels?: Uint8Array | null } = {}): Promise<RenderOutput> {
+  render(camera: CameraJSON, t: number, opts: { labels?: Uint8Array | null; appearance?: AppearanceState | null } = {}): Promise<RenderOutput> {
     const rt = this.resolveTime(t);
     this.deform?.request(rt);
     if (opts.labels) this.native.setLabels(opts.labels);
+    this.applyAppearance(opts.appearance ?? null);
     return this.native.render({ camera, t: rt, background: this.bundle.header.background, labels: Boolean(opts.labels) });
+  }
+
+  private appearanceKey = '';
+  /**
+   * Appearance edits are per room, the native scene per scene: set them only when the frame's
+   * room differs from the last one applied (so one room costs nothing per frame).
+   */
+  private applyAppearance(a: AppearanceState | null): void {
+    const key = a?.key ?? '';
+    if (key === this.appearanceKey) return;
+    this.native.setAppearance({ opacityScale: a?.opacityScale ?? null, tint: a?.tint ?? null });
+    this.appearanceKey = key;
   }
 
   /** Feature, depth and world point at a pixel (mean over a patch), at the query's time. */

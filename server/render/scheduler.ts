@@ -17,11 +17,18 @@ export const ACK_TIMEOUT_MS = 3000;
 const FRAME_BUDGET_MS = 33;
 const MIN_SCALE = 0.25;
 
+/** What a client's frames carry besides the scene: its room's label channel and appearance edits. */
+export interface FrameContext {
+  labels: Uint8Array | null;
+  order: string[];
+  appearance?: { key: string; opacityScale: Float32Array | null; tint: Float32Array | null } | null;
+}
+
 export interface FrameSink {
   frame(f: FramePayload): void;
   error(message: string): void;
   /** The per-Gaussian label channel to draw for this client (room labels + its hover preview). */
-  context?(): { labels: Uint8Array; order: string[] } | null;
+  context?(): FrameContext | null;
 }
 
 interface ClientState {
@@ -189,14 +196,14 @@ export class FrameScheduler {
       const camera = scale === 1 ? full : scaleCamera(full, w, h);
       const exact = c.runtime.isExact(req.t);
       const ctx = c.sink.context?.() ?? null;
-      const out = await c.runtime.render(camera, req.t, { labels: ctx?.labels ?? null });
+      const out = await c.runtime.render(camera, req.t, { labels: ctx?.labels ?? null, appearance: ctx?.appearance ?? null });
       const rendered = performance.now();
       // Free the renderer for the next client while this frame encodes.
       this.busy = false;
       encodeStarted = true;
       queueMicrotask(() => this.pump());
       const jpeg = await encodeJpeg(out.rgb, out.width, out.height);
-      const labels = ctx && out.labels ? encodeLabelRle(out.labels) : undefined;
+      const labels = ctx?.labels && out.labels ? encodeLabelRle(out.labels) : undefined;
       const done = performance.now();
       const mpx = (w * h) / 1e6;
       this.msPerMpx = 0.7 * this.msPerMpx + 0.3 * ((done - start) / Math.max(mpx, 1e-3));

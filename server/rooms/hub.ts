@@ -3,6 +3,7 @@ import type { Op, OpRequest } from '../protocol/room';
 import type { SemanticEngine } from '../semantic/engine';
 import { DEFAULT_COMPACTION, Room, type Author, type CommitResult, type CompactionPolicy } from './room';
 import type { RoomStore } from './store';
+import { appearanceKey, computeAppearance, type AppearanceArrays } from '../export/appearance';
 
 export interface LabelChannel {
   /** [N] label index per Gaussian (0 = none). */
@@ -15,6 +16,8 @@ export interface RoomEntry {
   room: Room;
   engine: SemanticEngine;
   channel: LabelChannel | null;
+  /** Appearance edits (tint, hide, opacity) per Gaussian for this room's frames; `key` identifies them. */
+  appearance: { key: string; arrays: AppearanceArrays } | null;
   /** Room version the channel was computed at (a slower, older recompute never overwrites a newer one). */
   channelVersion: number;
 }
@@ -38,7 +41,7 @@ export class RoomHub {
       p = (async () => {
         const engine = await this.engineFor(sceneId);
         const room = await Room.open(sceneId, roomId, this.store, engine, this.compaction);
-        const entry: RoomEntry = { room, engine, channel: null, channelVersion: -1 };
+        const entry: RoomEntry = { room, engine, channel: null, channelVersion: -1, appearance: null };
         await this.recompute(entry);
         return entry;
       })();
@@ -58,6 +61,9 @@ export class RoomHub {
     if (MEMBERSHIP_OPS.has(b.type) && !paletteOnly) {
       await this.recompute(entry);
       this.onChannel(entry.room.sceneId, entry.room.id, entry);
+    } else if (b.type === 'edit.set') {
+      this.recomputeAppearance(entry);
+      this.onChannel(entry.room.sceneId, entry.room.id, entry);
     }
     return res;
   }
@@ -68,5 +74,20 @@ export class RoomHub {
     if (state.version < entry.channelVersion) return;
     entry.channel = channel;
     entry.channelVersion = state.version;
+    this.recomputeAppearance(entry);
+  }
+
+  /** Edits follow the label channel: a Gaussian takes the edit of the label it is drawn as. */
+  private recomputeAppearance(entry: RoomEntry): void {
+    const state = entry.room.state;
+    const ch = entry.channel;
+    if (!ch) {
+      entry.appearance = null;
+      return;
+    }
+    const key = `${entry.room.sceneId}/${entry.room.id}@${entry.channelVersion}:${appearanceKey(state, ch.order)}`;
+    if (entry.appearance?.key === key) return;
+    const arrays = computeAppearance(state, ch);
+    entry.appearance = arrays.any ? { key, arrays } : null;
   }
 }

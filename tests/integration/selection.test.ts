@@ -1,6 +1,7 @@
 // Selection over real socket.io: labels and click / text / region ops, the label channel in the
 // frames, θ re-thresholding, hover preview, undo, and every bad input refused with nothing applied.
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,7 @@ async function client(name: string, room?: string): Promise<{ s: Socket; room: R
 
 const submit = (s: Socket, body: unknown) => s.timeout(60_000).emitWithAck('op:submit', { opId: id('op'), body });
 
-async function frameWithLabels(s: Socket, t = 0.3): Promise<{ f: FramePayload; labels: Uint8Array }> {
+async function frameWithLabels(s: Socket, t = 0.3, fullSize = false): Promise<{ f: FramePayload; labels: Uint8Array }> {
   const got: FramePayload[] = [];
   const on = (f: FramePayload) => {
     got.push(f);
@@ -50,9 +51,10 @@ async function frameWithLabels(s: Socket, t = 0.3): Promise<{ f: FramePayload; l
   s.on('frame', on);
   s.emit('view:set', { seq: ++seq, camera, t });
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !got.some((f) => f.viewSeq === seq)) await new Promise((r) => setTimeout(r, 20));
+  const wanted = (f: FramePayload) => f.viewSeq === seq && (!fullSize || f.scale === 1);
+  while (Date.now() < deadline && !got.some(wanted)) await new Promise((r) => setTimeout(r, 20));
   s.off('frame', on);
-  const f = got.find((x) => x.viewSeq === seq)!;
+  const f = got.find(wanted)!;
   assert.ok(f, 'a frame arrived');
   const buf = f.labels instanceof ArrayBuffer ? new Uint8Array(f.labels) : f.labels ? new Uint8Array(f.labels) : new Uint8Array();
   return { f, labels: f.labels ? decodeLabelRle(buf, f.width * f.height) : new Uint8Array(f.width * f.height) };
@@ -115,6 +117,45 @@ test('labels and a click selection reach every client; frames carry the label ch
   assert.ok(au.ok);
   const h3 = await a.s.emitWithAck('sel:histogram', { labelId, selId: sel!.id });
   assert.ok(h3.ok && h3.data.count === h1.data.count, 'undo restored the previous θ');
+});
+
+test('appearance edits (tint, hide) change every client\'s frames live and undo restores them', async () => {
+  const a = await client('eda', 'edits');
+  const b = await client('edb', 'edits');
+  const labelId = id('lab');
+  assert.ok((await submit(a.s, { type: 'label.create', labelId, name: 'torso', colour: '#ff8800' })).ok);
+  assert.ok((await submit(a.s, { type: 'sel.add', labelId, sel: { id: id('sel'), kind: 'click', mode: 'add', theta: 0.5, query: { camera, t: 0.3, x: torso.x, y: torso.y } } })).ok);
+  const rgbAt = async () => {
+    const { f, labels } = await frameWithLabels(b.s, 0.3, true);
+    const raw = await sharp(Buffer.from(f.jpeg as ArrayBuffer)).raw().toBuffer();
+    // Mean colour over the pixels labelled before any edit (the torso).
+    let n = 0;
+    const sum = [0, 0, 0];
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      n++;
+      for (let c = 0; c < 3; c++) sum[c]! += raw[i * 3 + c]!;
+    }
+    return { mean: sum.map((v) => v / n), labelled: labels.reduce((k, v) => k + (v === 1 ? 1 : 0), 0) };
+  };
+  const mask = (await frameWithLabels(b.s, 0.3, true)).labels.map((v) => (v === 1 ? 1 : 0));
+  const plain = await rgbAt();
+  assert.ok(plain.labelled > 500);
+
+  assert.ok((await submit(a.s, { type: 'edit.set', labelId, patch: { tint: '#00ff00' } })).ok);
+  const tinted = await rgbAt();
+  assert.ok(tinted.mean[1]! - plain.mean[1]! > 40, `green rises under a green tint (${plain.mean.map((v) => v.toFixed(0))} -> ${tinted.mean.map((v) => v.toFixed(0))})`);
+
+  assert.ok((await submit(a.s, { type: 'edit.set', labelId, patch: { tint: null, hidden: true } })).ok);
+  const hidden = await rgbAt();
+  assert.ok(hidden.labelled < plain.labelled * 0.2, `a hidden label draws (almost) no pixels (${hidden.labelled} of ${plain.labelled})`);
+  assert.ok(Math.abs(hidden.mean[0]! - plain.mean[0]!) + Math.abs(hidden.mean[2]! - plain.mean[2]!) > 30, `what was behind the torso shows (${plain.mean.map((v) => v.toFixed(0))} -> ${hidden.mean.map((v) => v.toFixed(0))})`);
+
+  assert.ok((await submit(a.s, { type: 'undo' })).ok);
+  assert.ok((await submit(a.s, { type: 'undo' })).ok);
+  const back = await rgbAt();
+  for (let c = 0; c < 3; c++) assert.ok(Math.abs(back.mean[c]! - plain.mean[c]!) < 3, `undoing both edits restores the frame (${plain.mean.map((v) => v.toFixed(0))} vs ${back.mean.map((v) => v.toFixed(0))}, labelled ${plain.labelled} vs ${back.labelled})`);
+  assert.equal(back.labelled, plain.labelled);
 });
 
 test('region (brush) selection and hover preview', async () => {
