@@ -6,7 +6,8 @@ import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
   BakeRequest, describeZodError, FrameAck, Handshake, HistogramRequest, ImportRequest, JoinRequest, OpRequest, PREVIEW_LABEL_INDEX,
-  PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync, ViewRequest, type JobStarted,
+  AccessRevoke, LinkCreate, LinkList, LinkRevoke, PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync,
+  type AccessInfo, type LinkInfo, ViewRequest, type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
 import { FrameScheduler, type FrameContext } from './render/scheduler';
@@ -24,6 +25,10 @@ import { OpRejected, type CompactionPolicy } from './rooms/room';
 import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
 import type { ClipTextEncoder } from './semantic/clip/index';
 import type { Db } from './db';
+import {
+  applySecurityHeaders, credentialsFromHandshake, credentialsFromHttp, redactSecrets, securityHeadersFor,
+  sharePath, type Action, type Auth, type AuthFailure, type Link, type Principal,
+} from './auth/index';
 
 /** Largest socket.io message accepted (bytes); bigger ones close the connection. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -46,6 +51,8 @@ export interface ServerDeps {
   compaction?: CompactionPolicy;
   /** The data dir's database (links, grants); absent for ephemeral servers. */
   db?: Db | null;
+  /** Who may do what (issue 7): every socket event and API route asks it. */
+  auth: Auth;
 }
 
 export interface SplatsyncServer {
@@ -58,8 +65,8 @@ interface SocketData {
   sceneId?: string;
   roomId?: string;
   user: { id: string; name: string };
-  /** What this connection may do (issue 7 sets it from the link or sign-in). */
-  role?: string;
+  /** Who this connection is and on what authority (its link or sign-in). */
+  principal: Principal;
   /** This client's hover preview membership, shown as label index 255 in its frames. */
   preview?: Uint8Array | null;
 }
@@ -107,8 +114,14 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   };
 
   http.on('request', (req, res) => {
+    const url = req.url ?? '/';
+    if (!url.startsWith('/socket.io/')) {
+      applySecurityHeaders(res, securityHeadersFor(req, {
+        kind: url.startsWith('/api/') ? 'api' : 'page', clerk: deps.auth.mode === 'clerk', clerkFrontendApi: deps.auth.clerk?.frontendApi,
+      }));
+    }
     void handleHttp(req, res, deps).catch((err) => {
-      log(`http error: ${(err as Error).message}`);
+      log(redactSecrets(`http error on ${req.method} ${url}: ${(err as Error).message}`));
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });
@@ -125,19 +138,61 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (hs.data.protocol !== PROTOCOL_VERSION) {
       return next(new Error(`protocol_mismatch: server speaks protocol ${PROTOCOL_VERSION}, client ${hs.data.protocol}; reload the page`));
     }
-    next();
+    deps.auth.authenticate(credentialsFromHandshake(socket.handshake.auth)).then(
+      (r) => {
+        if (!r.ok) {
+          const e = new Error(`${r.code}: ${r.message}`) as Error & { data?: unknown };
+          e.data = { code: r.code, reason: r.reason };
+          return next(e);
+        }
+        (socket.data as SocketData).principal = r.principal;
+        next();
+      },
+      (err) => next(new Error(`internal: could not check the credentials (${(err as Error).message})`)),
+    );
   });
+
+  /** Sockets whose authority is gone (link revoked or expired, access removed) are told and dropped. */
+  const recheckSockets = () => {
+    for (const raw of io.sockets.sockets.values()) {
+      const s = raw as ClientSocket;
+      if (!s.data.principal) continue;
+      const r = deps.auth.recheck(s.data.principal, { scene: s.data.sceneId, room: s.data.roomId });
+      if (!r.ok) {
+        s.emit('error', { code: r.code, message: r.message });
+        s.disconnect(true);
+      }
+    }
+  };
+  const unsubscribeRevoke = deps.auth.onRevoke(recheckSockets);
+  const expiryTimer = setInterval(recheckSockets, 5000);
+  expiryTimer.unref();
 
   io.on('connection', (raw) => {
     const socket = raw as ClientSocket;
-    const hs = Handshake.safeParse(socket.handshake.auth);
-    socket.data.user = hs.success && hs.data.user ? hs.data.user : { id: `anon-${socket.id.slice(0, 12).replace(/[^A-Za-z0-9_-]/g, '')}`, name: 'Guest' };
+    socket.data.user = { id: socket.data.principal.userId, name: socket.data.principal.name };
     const fail = (event: string, code: ErrorCode, message: string) => socket.emit('error', { code, message, event });
+    /**
+     * The role check of every event. Null when allowed; else the refusal, after telling the
+     * client (and dropping it when its authority itself is gone, e.g. a revoked link).
+     */
+    const refuse = (action: Action, target: { scene?: string; room?: string }): AuthFailure | null => {
+      const a = deps.auth.authorize(socket.data.principal, action, target);
+      if (a.ok) return null;
+      if (GONE.has(a.reason)) {
+        socket.emit('error', { code: a.code, message: a.message, event: action });
+        setImmediate(() => socket.disconnect(true));
+      }
+      return a;
+    };
+    const here = () => ({ scene: socket.data.sceneId, room: socket.data.roomId });
 
     socket.on('scene:join', async (payload, ack) => {
       const reply = typeof ack === 'function' ? ack : (_: Ack<SceneInfo>) => {};
       const parsed = JoinRequest.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: describeZodError(parsed.error) });
+      const no = refuse('scene:join', { scene: parsed.data.sceneId });
+      if (no) return reply({ ok: false, code: no.code, message: no.message });
       try {
         const runtime = await runtimeFor(parsed.data.sceneId);
         if (!socket.connected) return;
@@ -166,6 +221,11 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
         fail(event, 'not_joined', `${event}: join a scene first (scene:join)`);
         return null;
       }
+      const no = refuse(event as Action, here());
+      if (no) {
+        fail(event, no.code, no.message);
+        return null;
+      }
       return parsed.data;
     };
 
@@ -188,6 +248,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
 
     socket.on('import:start', (payload, ack) => {
       const reply = ackOf(ack);
+      const no = refuse('import:start', {});
+      if (no) return reply({ ok: false, code: no.code, message: `import:start: ${no.message}` });
       const parsed = ImportRequest.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `import:start: ${describeZodError(parsed.error)}` });
       const req = parsed.data;
@@ -203,6 +265,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       const parsed = BakeRequest.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `scene:bake: ${describeZodError(parsed.error)}` });
       const { sceneId } = parsed.data;
+      const no = refuse('scene:bake', { scene: sceneId });
+      if (no) return reply({ ok: false, code: no.code, message: `scene:bake: ${no.message}` });
       let header;
       try {
         header = await deps.store.header(sceneId);
@@ -227,6 +291,9 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       const sceneId = socket.data.sceneId;
       if (!sceneId) return reply({ ok: false, code: 'not_joined', message: 'room:join: join a scene first (scene:join)' });
       const roomId = parsed.data.room ?? 'main';
+      const no = refuse('room:join', { scene: sceneId, room: roomId });
+      if (no) return reply({ ok: false, code: no.code, message: `room:join: ${no.message}` });
+      const role = deps.auth.roleIn(socket.data.principal, sceneId, roomId) ?? 'viewer';
       try {
         const entry = await hub.open(sceneId, roomId);
         if (!socket.connected) return;
@@ -235,7 +302,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
         openRooms.set(socket.id, entry);
         const key = roomKey(sceneId, roomId);
         void socket.join(key);
-        const me = presence.join(key, socket.id, socket.data.user, socket.data.role ?? 'owner');
+        const me = presence.join(key, socket.id, socket.data.user, role);
         const since = parsed.data.since;
         const { snapshot, ops } = entry.room.catchUp(since ?? 0);
         const reset = since === undefined || snapshot !== null || since > entry.room.version;
@@ -243,7 +310,7 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
           ok: true,
           data: {
             roomId, version: entry.room.version, snapshot: reset ? snapshot : undefined, reset, ops,
-            userId: socket.data.user.id, sid: me.sid, colour: me.colour, presence: presence.others(key, socket.id),
+            userId: socket.data.user.id, sid: me.sid, colour: me.colour, presence: presence.others(key, socket.id), role,
           },
         });
         socket.to(key).emit('presence', me);
@@ -256,6 +323,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     socket.on('presence:set', (payload) => {
       const entry = openRooms.get(socket.id);
       if (!entry) return fail('presence:set', 'not_joined', 'presence:set: join a room first (room:join)');
+      const no = refuse('presence:set', here());
+      if (no) return fail('presence:set', no.code, `presence:set: ${no.message}`);
       const parsed = PresenceUpdate.safeParse(payload);
       if (!parsed.success) return fail('presence:set', 'bad_request', `presence:set: ${describeZodError(parsed.error)}`);
       const key = roomKey(entry.room.sceneId, entry.room.id);
@@ -267,6 +336,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     socket.on('time:sync', (payload) => {
       const entry = openRooms.get(socket.id);
       if (!entry) return fail('time:sync', 'not_joined', 'time:sync: join a room first (room:join)');
+      const no = refuse('time:sync', here());
+      if (no) return fail('time:sync', no.code, `time:sync: ${no.message}`);
       const parsed = TimeSync.safeParse(payload);
       if (!parsed.success) return fail('time:sync', 'bad_request', `time:sync: ${describeZodError(parsed.error)}`);
       const key = roomKey(entry.room.sceneId, entry.room.id);
@@ -287,6 +358,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `op:submit: ${describeZodError(parsed.error)}` });
       const entry = openRooms.get(socket.id);
       if (!entry) return reply({ ok: false, code: 'not_joined', message: 'op:submit: join a room first (room:join)' });
+      const no = refuse('op:submit', here());
+      if (no) return reply({ ok: false, code: no.code, message: `op:submit: ${no.message}` });
       try {
         const key = roomKey(entry.room.sceneId, entry.room.id);
         const { version, note } = await hub.commit(entry, socket.data.user, parsed.data, (op) => {
@@ -307,6 +380,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `sel:histogram: ${describeZodError(parsed.error)}` });
       const entry = openRooms.get(socket.id);
       if (!entry) return reply({ ok: false, code: 'not_joined', message: 'sel:histogram: join a room first (room:join)' });
+      const no = refuse('sel:histogram', here());
+      if (no) return reply({ ok: false, code: no.code, message: `sel:histogram: ${no.message}` });
       const sel = entry.room.state.labels.get(parsed.data.labelId)?.selections.find((x) => x.id === parsed.data.selId);
       if (!sel) return reply({ ok: false, code: 'not_found', message: `selection ${parsed.data.selId} not found in label ${parsed.data.labelId}` });
       try {
@@ -324,6 +399,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `sel:preview: ${describeZodError(parsed.error)}` });
       const entry = openRooms.get(socket.id);
       if (!entry) return reply({ ok: false, code: 'not_joined', message: 'sel:preview: join a room first (room:join)' });
+      const no = refuse('sel:preview', here());
+      if (no) return reply({ ok: false, code: no.code, message: `sel:preview: ${no.message}` });
       const { query, theta } = parsed.data;
       if (!query) {
         socket.data.preview = null;
@@ -344,6 +421,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       }
     });
 
+    registerLinkEvents(socket, here);
+
     socket.on('disconnect', () => {
       scheduler.removeClient(socket.id);
       leaveRoom(socket);
@@ -356,6 +435,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     scheduler,
     async close() {
       loopDelay.disable();
+      clearInterval(expiryTimer);
+      unsubscribeRevoke();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       for (const p of runtimes.values()) (await p.catch(() => null))?.dispose();
       runtimes.clear();
@@ -370,6 +451,79 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (left) io.to(key).emit('presence:leave', { sid: left.sid });
     void socket.leave(key);
     openRooms.delete(socket.id);
+  }
+
+  /** Owner-only link and access management for the socket's current room (or its whole scene). */
+  function registerLinkEvents(socket: ClientSocket, here: () => { scene?: string; room?: string }): void {
+    type Reply<T> = (res: Ack<T>) => void;
+    const replyOf = <T>(ack: unknown): Reply<T> => (typeof ack === 'function' ? (ack as Reply<T>) : () => {});
+    const scope = (allRooms = false) => {
+      const h = here();
+      return h.scene && h.room ? { scene: h.scene, room: allRooms ? '*' : h.room } : null;
+    };
+    const notJoined = (event: string) => ({ ok: false as const, code: 'not_joined' as const, message: `${event}: join a scene and a room first` });
+
+    socket.on('link:create', (payload, ack) => {
+      const reply = replyOf<LinkInfo>(ack);
+      const parsed = LinkCreate.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `link:create: ${describeZodError(parsed.error)}` });
+      const sc = scope(parsed.data.allRooms);
+      if (!sc) return reply(notJoined('link:create'));
+      const { role, expiresInMs, label } = parsed.data;
+      const r = deps.auth.createLink(socket.data.principal, { ...sc, role, expiresAt: expiresInMs === null ? null : Date.now() + expiresInMs, label });
+      if (!r.ok) return reply({ ok: false, code: r.code, message: `link:create: ${r.message}` });
+      log(`link ${r.link.linkId} created: ${r.link.role} of ${sc.scene}/${sc.room} by ${socket.data.user.name}`);
+      reply({ ok: true, data: linkInfo(r.link, r.path) });
+    });
+
+    socket.on('link:list', (payload, ack) => {
+      const reply = replyOf<LinkInfo[]>(ack);
+      const parsed = LinkList.safeParse(payload ?? {});
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `link:list: ${describeZodError(parsed.error)}` });
+      const sc = scope();
+      if (!sc) return reply(notJoined('link:list'));
+      // The room's own links and the scene-wide ones.
+      const rows: LinkInfo[] = [];
+      for (const target of [sc, { scene: sc.scene, room: '*' }]) {
+        const r = deps.auth.listLinks(socket.data.principal, target, { includeInactive: parsed.data.includeInactive });
+        if (!r.ok) {
+          if (target === sc) return reply({ ok: false, code: r.code, message: `link:list: ${r.message}` });
+          continue;
+        }
+        for (const l of r.links) if (!rows.some((x) => x.linkId === l.linkId)) rows.push(linkInfo(l, l.token ? sharePath(l, l.token) : null));
+      }
+      reply({ ok: true, data: rows.sort((a, b) => b.createdAt - a.createdAt) });
+    });
+
+    socket.on('link:revoke', (payload, ack) => {
+      const reply = replyOf<LinkInfo>(ack);
+      const parsed = LinkRevoke.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `link:revoke: ${describeZodError(parsed.error)}` });
+      const r = deps.auth.revokeLink(socket.data.principal, parsed.data.linkId);
+      if (!r.ok) return reply({ ok: false, code: r.code, message: `link:revoke: ${r.message}` });
+      log(`link ${r.link.linkId} revoked by ${socket.data.user.name}`);
+      reply({ ok: true, data: linkInfo(r.link, null) });
+    });
+
+    socket.on('access:list', (_payload, ack) => {
+      const reply = replyOf<AccessInfo[]>(ack);
+      const sc = scope();
+      if (!sc) return reply(notJoined('access:list'));
+      const r = deps.auth.listAccess(socket.data.principal, sc);
+      if (!r.ok) return reply({ ok: false, code: r.code, message: `access:list: ${r.message}` });
+      reply({ ok: true, data: r.grants.map((g) => ({ userId: g.userId, name: g.userName, role: g.role, linkId: g.linkId, grantedAt: g.grantedAt })) });
+    });
+
+    socket.on('access:revoke', (payload, ack) => {
+      const reply = replyOf<{ removed: number }>(ack);
+      const parsed = AccessRevoke.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `access:revoke: ${describeZodError(parsed.error)}` });
+      const sc = scope();
+      if (!sc) return reply(notJoined('access:revoke'));
+      const r = deps.auth.revokeAccess(socket.data.principal, parsed.data.userId, sc);
+      if (!r.ok) return reply({ ok: false, code: r.code, message: `access:revoke: ${r.message}` });
+      reply({ ok: true, data: { removed: 1 } });
+    });
   }
 
   /** What a client's frames carry: its room's labels and edits, with its hover preview on top. */
@@ -390,7 +544,20 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (url.pathname === '/api/health') {
       return sendJson(res, 200, { ok: true, version: VERSION, backend: d.backend });
     }
+    if (url.pathname === '/api/config') {
+      // What the browser needs before it connects (public: no secrets).
+      return sendJson(res, 200, deps.auth.publicConfig());
+    }
+    // Every other API route needs credentials (a link token or a Clerk session).
+    let principal: Principal | null = null;
+    if (url.pathname.startsWith('/api/')) {
+      const r = await deps.auth.authenticate(credentialsFromHttp(req));
+      if (!r.ok) return sendJson(res, r.status, { error: r.message, code: r.code });
+      principal = r.principal;
+    }
     if (url.pathname === '/api/metrics') {
+      const a = deps.auth.authorize(principal!, 'import:start', {});
+      if (!a.ok) return sendJson(res, a.status, { error: 'metrics are for the server\'s owners', code: a.code });
       // Event-loop delay since the last reset (`?reset=1` starts a new window): benches and operators.
       const ms = (ns: number) => Math.round(ns / 1e4) / 100;
       const body = {
@@ -407,12 +574,26 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     }
     if (url.pathname === '/api/scenes') {
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });
-      return sendJson(res, 200, await d.store.list());
+      const a = deps.auth.authorize(principal!, 'http:scenes', {});
+      if (!a.ok) return sendJson(res, a.status, { error: a.message, code: a.code });
+      const all = await d.store.list();
+      const visible = new Set(deps.auth.visibleScenes(principal!, all.map((x) => x.id)));
+      return sendJson(res, 200, all.filter((x) => visible.has(x.id)));
     }
     if (url.pathname.startsWith('/api/')) return sendJson(res, 404, { error: `no API route ${url.pathname}` });
     if (d.ui) return void (await d.ui(req, res));
     sendJson(res, 404, { error: 'this server runs without the UI (--no-ui); point a Splatsync UI at it' });
   }
+}
+
+/** Refusal reasons that mean a connection's authority itself is gone: it is dropped. */
+const GONE = new Set<string>(['revoked', 'expired', 'unknown_link', 'no_access']);
+
+function linkInfo(l: Link, path: string | null): LinkInfo {
+  return {
+    linkId: l.linkId, scene: l.scene, room: l.room, role: l.role, label: l.label, createdBy: l.createdBy, createdAt: l.createdAt,
+    expiresAt: l.expiresAt, revokedAt: l.revokedAt, status: l.status, path,
+  };
 }
 
 /** Size of a payload as JSON (what it costs to store and broadcast). */

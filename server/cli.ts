@@ -15,6 +15,7 @@ import { VERSION } from './version';
 import { openDb } from './db';
 import { SqliteRoomStore } from './rooms/sqlite-store';
 import { MemoryRoomStore } from './rooms/store';
+import { CliUsageError, EXPORT_USAGE, evalCmd, exportMasksCmd, exportPlyCmd } from './cli-export';
 
 class UsageError extends Error {}
 
@@ -25,8 +26,9 @@ Usage:
   splatsync import MODEL_DIR [--dataset DIR] [--iteration N] [--name S] [--bake]
   splatsync render --scene ID (--view K [--split train|test] | --camera FILE [--t T]) [--width W --height H] --out F.png
   splatsync select --scene ID --view K [--split train|test] (--click X,Y [--patch 5] | --text S [--clip DIR]) [--theta 0.5] --out F.json
+${EXPORT_USAGE}
   splatsync info
-  splatsync bench [--json F] [--quick]
+  splatsync bench [--json F] [--quick] [--only render,semantic,deform,import,collab,export]
 
 Common: --data DIR (default $SPLATSYNC_DATA, else ./data)`;
 
@@ -65,6 +67,12 @@ export async function main(argv: string[]): Promise<number> {
         return await importCmd(rest);
       case 'select':
         return await select(rest);
+      case 'export-masks':
+        return await exportMasksCmd(rest);
+      case 'eval':
+        return await evalCmd(rest);
+      case 'export-ply':
+        return await exportPlyCmd(rest);
       case 'info':
         out(JSON.stringify(info(), null, 2));
         return 0;
@@ -80,9 +88,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
     }
   } catch (e) {
-    if (e instanceof UsageError) err(`splatsync: ${e.message}\n\n${USAGE}`);
+    const usage = e instanceof UsageError || e instanceof CliUsageError;
+    if (usage) err(`splatsync: ${e.message}\n\n${USAGE}`);
     else err(`splatsync ${cmd}: ${(e as Error).message}`);
-    return e instanceof UsageError ? 2 : 1;
+    return usage ? 2 : 1;
   }
 }
 
@@ -138,8 +147,12 @@ async function serve(argv: string[]): Promise<number> {
 
   const db = values.ephemeral ? null : openDb(store.dataDir);
   const rooms = db ? new SqliteRoomStore(db) : new MemoryRoomStore();
+  const { createAuth, SigningSecret, redactSecrets } = await import('./auth/index');
+  // Ephemeral servers keep links in memory too, signed with a secret that dies with the process.
+  const auth = db ? createAuth({ db, dataDir: store.dataDir }) : createAuth({ db: openDb(':memory:'), secret: SigningSecret.random() });
+  if (auth.warning) log(auth.warning);
   const http = createServer();
-  const server = createSplatsyncServer(http, { store, backend, ui, log, clip, rooms, db });
+  const server = createSplatsyncServer(http, { store, backend, ui, log: (m) => log(redactSecrets(m)), clip, rooms, db, auth });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolve());
@@ -147,8 +160,12 @@ async function serve(argv: string[]): Promise<number> {
   const addr = http.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const base = `http://localhost:${actualPort}`;
-  out(`Splatsync ${VERSION} · backend ${backend} · data ${store.dataDir}`);
-  out(values['no-ui'] ? `Render server (no UI): ${base}` : `Open: ${base}/s/${sceneId}`);
+  out(`Splatsync ${VERSION} · backend ${backend} · data ${store.dataDir} · sign-in: ${auth.mode === 'clerk' ? 'Clerk' : 'share links'}`);
+  // The server-wide owner link (the same on every start until revoked): printed, never logged elsewhere.
+  const owner = auth.serveOwnerLink();
+  const token = `token=${encodeURIComponent(owner.token)}`;
+  out(values['no-ui'] ? `Render server (no UI): ${base}/?${token}` : `Open: ${base}/s/${sceneId}?${token}`);
+  out('This link makes whoever opens it an owner of every scene here: share viewer or annotator links from the viewer instead.');
 
   const shutdown = async () => {
     await server.close();
@@ -226,9 +243,12 @@ async function render(argv: string[]): Promise<number> {
 }
 
 async function bench(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'string' }, quick: { type: 'boolean' } });
-  const { runBench } = await import('./bench/index');
-  const report = await runBench({ quick: Boolean(values.quick), log: (m) => err(m) });
+  const { values } = parse(argv, { json: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' } });
+  const { runBench, BENCH_GROUPS } = await import('./bench/index');
+  const only = values.only === undefined ? undefined : String(values.only).split(',').map((x) => x.trim());
+  const unknown = only?.filter((g) => !(BENCH_GROUPS as readonly string[]).includes(g)) ?? [];
+  if (unknown.length) throw new UsageError(`bench --only: unknown group ${unknown.join(', ')} (groups: ${BENCH_GROUPS.join(', ')})`);
+  const report = await runBench({ quick: Boolean(values.quick), log: (m) => err(m), only });
   out(report.table);
   if (values.json) await writeFile(values.json as string, JSON.stringify(report.json, null, 2));
   return 0;

@@ -5,6 +5,7 @@ import { Camera } from './camera';
 import { ErrorPayload, type Ack } from './errors';
 import { Id, PixelQuery, Theta, type Op, type SerializedState } from './room';
 import type { PresenceEntry, TimeBroadcast } from './presence';
+import type { AccessInfo, LinkInfo } from './links';
 
 
 export const SceneId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'scene ids are 1-64 of a-z, 0-9 and -');
@@ -12,7 +13,10 @@ export const SceneId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'scene ids 
 /** Sent in the socket.io handshake `auth`. `user` is the local-mode identity (kept in the browser). */
 export const Handshake = z.object({
   protocol: z.number().int(),
+  /** A share-link token (`ss1.…`). */
   token: z.string().max(4096).optional(),
+  /** A Clerk session token, in Clerk mode. */
+  clerkToken: z.string().max(8192).optional(),
   user: z.object({ id: Id, name: z.string().min(1).max(60) }).optional(),
 });
 
@@ -111,6 +115,8 @@ export interface RoomSnapshot {
   colour: string;
   /** Everyone else in the room now. */
   presence: PresenceEntry[];
+  /** What this connection may do here (the UI hides the rest; the server refuses it anyway). */
+  role: 'owner' | 'annotator' | 'viewer';
 }
 
 export const HistogramRequest = z.object({ labelId: Id, selId: Id }).strict();
@@ -175,6 +181,11 @@ export interface ClientToServer {
   'sel:preview': (req: unknown, ack: (res: Ack<PreviewResult | null>) => void) => void;
   'presence:set': (req: unknown) => void;
   'time:sync': (req: unknown) => void;
+  'link:create': (req: unknown, ack: (res: Ack<LinkInfo>) => void) => void;
+  'link:list': (req: unknown, ack: (res: Ack<LinkInfo[]>) => void) => void;
+  'link:revoke': (req: unknown, ack: (res: Ack<LinkInfo>) => void) => void;
+  'access:list': (req: unknown, ack: (res: Ack<AccessInfo[]>) => void) => void;
+  'access:revoke': (req: unknown, ack: (res: Ack<{ removed: number }>) => void) => void;
 }
 
 export interface ServerToClient {

@@ -5,3 +5,4 @@ export * from './events';
 export * from './room';
 export * from './label-rle';
 export * from './presence';
+export * from './links';

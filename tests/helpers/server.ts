@@ -8,21 +8,36 @@ import { io, type Socket } from 'socket.io-client';
 import { createSplatsyncServer, type ServerDeps, type SplatsyncServer } from '../../server/app';
 import { PROTOCOL_VERSION, type Ack, type FramePayload, type SceneInfo } from '../../server/protocol/index';
 import { SceneStore } from '../../server/scene/store';
+import { createAuth, SigningSecret, type Auth } from '../../server/auth/index';
+import { openDb } from '../../server/db';
 import { ROOT } from './data';
+
+/** Owner tokens of the servers tests started, by origin: `connect` presents them unless told not to. */
+const ownerTokens = new Map<string, string>();
+export const ownerToken = (url: string): string | undefined => ownerTokens.get(new URL(url).origin);
 
 export interface InProcessServer {
   url: string;
+  auth: Auth;
+  /** A server-wide owner link token. */
+  token: string;
   server: SplatsyncServer;
   close(): Promise<void>;
 }
 
 export async function startInProcess(dataDir: string, extra: Partial<ServerDeps> = {}): Promise<InProcessServer> {
   const http: Server = createServer();
-  const server = createSplatsyncServer(http, { store: new SceneStore(dataDir), backend: 'cpu', ...extra });
+  const auth = extra.auth ?? createAuth({ db: openDb(':memory:'), secret: SigningSecret.random() });
+  const server = createSplatsyncServer(http, { store: new SceneStore(dataDir), backend: 'cpu', ...extra, auth });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const { port } = http.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const token = auth.serveOwnerLink().token;
+  ownerTokens.set(url, token);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    auth,
+    token,
     server,
     async close() {
       await server.close();
@@ -64,6 +79,11 @@ export async function startCli(args: string[], env: Record<string, string> = {})
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
   });
+  const token = new URL(sceneUrl).searchParams.get('token');
+  if (token) {
+    ownerTokens.set(new URL(sceneUrl).origin, token);
+    ownerTokens.set(new URL(sceneUrl).origin.replace('localhost', '127.0.0.1'), token);
+  }
   return {
     url: new URL(sceneUrl).origin,
     sceneUrl,
@@ -77,7 +97,16 @@ export async function startCli(args: string[], env: Record<string, string> = {})
   };
 }
 
+/**
+ * Connects with `auth` as the handshake; the server's owner token is added when `auth` has no
+ * `token` key (pass `token: undefined` explicitly to connect without one).
+ */
 export function connect(url: string, auth: Record<string, unknown> = { protocol: PROTOCOL_VERSION }): Promise<Socket> {
+  if (!('token' in auth) && ownerToken(url)) auth = { ...auth, token: ownerToken(url) };
+  else if ('token' in auth && auth.token === undefined) {
+    auth = { ...auth };
+    delete auth.token;
+  }
   return new Promise((resolve, reject) => {
     const s = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
     s.once('connect', () => resolve(s));

@@ -134,8 +134,8 @@ test('presence: relayed with the world point under the cursor, throttled to 20 H
   const camera: Camera = scaleCamera(info.home.camera, 200, 200);
   a.socket.emit('view:set', { seq: 1, camera, t: 0.3 });
   await nextFrame(a.socket);
-  const seen: PresenceEntry[] = [];
-  b.socket.on('presence', (p: PresenceEntry) => seen.push(p));
+  const seen: (PresenceEntry & { receivedAt: number })[] = [];
+  b.socket.on('presence', (p: PresenceEntry) => seen.push({ ...p, receivedAt: Date.now() }));
   a.socket.emit('presence:set', { cursor: { x: 0.5, y: 0.45 }, camera, t: 0.3 });
   await sleep(150);
   const mine = seen.filter((p) => p.name === 'Ann');
@@ -162,7 +162,7 @@ test('presence: relayed with the world point under the cursor, throttled to 20 H
   a.socket.emit('presence:set', { cursor: { x: 0.99, y: 0.99 } });
   await sleep(400);
   const relayed = seen.filter((p) => p.name === 'Ann');
-  const spanS = (relayed[relayed.length - 1]!.at - relayed[0]!.at) / 1000;
+  const spanS = (relayed[relayed.length - 1]!.receivedAt - relayed[0]!.receivedAt) / 1000;
   assert.ok(relayed.length <= Math.ceil(spanS * PRESENCE_HZ) + 2, `${relayed.length} relays in ${spanS.toFixed(2)} s`);
   assert.deepEqual([relayed[relayed.length - 1]!.cursor!.x, relayed[relayed.length - 1]!.cursor!.y], [0.99, 0.99], 'the latest cursor is not lost');
 

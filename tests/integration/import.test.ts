@@ -188,7 +188,7 @@ test('import and bake started from a client report progress and finish with job:
     assert.equal(d.ok, true, d.message);
     assert.equal(d.jobId, started.data.jobId);
     assert.ok(events.length > 0, 'progress events arrived');
-    const list = (await (await fetch(`${srv.url}/api/scenes`)).json()) as { id: string }[];
+    const list = (await (await fetch(`${srv.url}/api/scenes`, { headers: { 'x-splatsync-token': srv.token } })).json()) as { id: string }[];
     assert.ok(list.some((x) => x.id === d.sceneId), 'the scene list shows the imported scene');
 
     done = doneOf();

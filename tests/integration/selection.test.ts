@@ -15,9 +15,6 @@ import { makeClipFixtureDir } from '../fixtures/clip/make-clip-fixtures';
 import { demoDataDir } from '../helpers/data';
 import { interiorPixel, partMap } from '../helpers/parts';
 import { connect, join, nextFrame, startInProcess, type InProcessServer } from '../helpers/server';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createSplatsyncServer } from '../../server/app';
 
 let srv: InProcessServer;
 let info: SceneInfo;
@@ -185,10 +182,8 @@ test('text selection with a CLIP encoder of the scene width', async () => {
   const clipDir = mkdtempSync(path.join(os.tmpdir(), 'splatsync-clip-'));
   makeClipFixtureDir(clipDir, { dim: info.featureDim });
   const clip = await ClipTextEncoder.load(clipDir);
-  const http = createServer();
-  const server = createSplatsyncServer(http, { store: new SceneStore(await demoDataDir()), backend: 'cpu', clip });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const srvClip = await startInProcess(await demoDataDir(), { clip });
+  const url = srvClip.url;
   try {
     const s = await connect(url, { protocol: 1, user: { id: 'user-t', name: 'tess' } });
     assert.ok((await join(s, 'demo')).ok);
@@ -205,8 +200,7 @@ test('text selection with a CLIP encoder of the scene width', async () => {
     assert.ok(!long.ok && long.code === 'bad_request' && /longer than 1000/.test(long.message));
     s.close();
   } finally {
-    await server.close();
-    http.close();
+    await srvClip.close();
     clip.dispose();
   }
 });

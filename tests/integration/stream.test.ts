@@ -40,13 +40,16 @@ describe('http', () => {
     assert.match(body.version, /^\d+\.\d+\.\d+/);
     assert.equal(body.backend, 'cpu');
   });
-  test('scene list has the demo', async () => {
-    const list = (await (await fetch(`${srv.url}/api/scenes`)).json()) as { id: string; count: number; dynamic: boolean }[];
+  test('scene list has the demo (with a link token) and refuses without one', async () => {
+    const anon = await fetch(`${srv.url}/api/scenes`);
+    assert.equal(anon.status, 401);
+    assert.match(((await anon.json()) as { error: string }).error, /link|sign/i);
+    const list = (await (await fetch(`${srv.url}/api/scenes`, { headers: { 'x-splatsync-token': srv.token } })).json()) as { id: string; count: number; dynamic: boolean }[];
     const demo = list.find((s) => s.id === 'demo');
     assert.ok(demo && demo.count >= 50_000 && demo.dynamic);
   });
   test('unknown API route is a JSON 404', async () => {
-    const res = await fetch(`${srv.url}/api/nope`);
+    const res = await fetch(`${srv.url}/api/nope`, { headers: { 'x-splatsync-token': srv.token } });
     assert.equal(res.status, 404);
     assert.match(((await res.json()) as { error: string }).error, /no API route/);
   });
