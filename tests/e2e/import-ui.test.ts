@@ -71,8 +71,12 @@ after(async () => {
   rmSync(path.dirname(model.modelDir), { recursive: true, force: true });
 });
 
+const tok = () => new URL(srv.sceneUrl).searchParams.get('token')!;
+const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 test('a bad model path shows the server error in the panel and keeps the form filled', async () => {
-  await page.goto(`${srv.url}/?token=tok-123`);
+  // The scene list with the owner link's token (as `serve` printed it): import needs an owner.
+  await page.goto(`${srv.url}/?token=${encodeURIComponent(tok())}`);
   await page.getByTestId('scene-list').waitFor();
   const bad = path.join(os.tmpdir(), 'splatsync-no-such-model-dir');
   await page.getByTestId('import-model-dir').fill(bad);
@@ -114,9 +118,9 @@ test('importing a model dir shows progress, then the new scene in the list with 
   assert.match(cardText, /\b(dynamic|static)\b/);
   assert.match(cardText, /64-d features/);
   assert.match(cardText, /Gaussians/);
-  assert.equal(await card.getAttribute('href'), `/s/${importedId}?token=tok-123`, 'links keep ?token=');
+  assert.equal(await card.getAttribute('href'), `/s/${importedId}?token=${encodeURIComponent(tok())}`, 'links keep ?token=');
   const open = page.getByTestId('import-open');
-  assert.equal(await open.getAttribute('href'), `/s/${importedId}?token=tok-123`);
+  assert.equal(await open.getAttribute('href'), `/s/${importedId}?token=${encodeURIComponent(tok())}`);
   assert.match(await open.innerText(), /Open UI import/);
   // the demo scene is static and has features too: every card says what it has
   assert.match(await page.locator('[data-testid="scene-card"][data-scene-id="demo"]').innerText(), /features/);
@@ -126,7 +130,7 @@ test('importing a model dir shows progress, then the new scene in the list with 
 test('the imported scene opens with a Bake button; baking ends in "baked"', async () => {
   assert.ok(importedId, 'the import test ran');
   await page.locator(`[data-testid="scene-card"][data-scene-id="${importedId}"]`).click();
-  await page.waitForURL(new RegExp(`/s/${importedId}\\?token=tok-123$`));
+  await page.waitForURL(new RegExp(`/s/${importedId}\\?token=${escapeRe(encodeURIComponent(tok()))}$`));
   await waitForFrame(page);
   const bake = page.getByTestId('bake');
   await bake.waitFor();
@@ -154,7 +158,7 @@ test('the imported scene opens with a Bake button; baking ends in "baked"', asyn
 
   // back to the list (the header link keeps the token): the baked scene is listed as dynamic
   await page.getByRole('link', { name: 'Splatsync' }).click();
-  await page.waitForURL(/\/\?token=tok-123$/);
+  await page.waitForURL(new RegExp(`/\\?token=${escapeRe(encodeURIComponent(tok()))}$`));
   const card = page.locator(`[data-testid="scene-card"][data-scene-id="${importedId}"]`);
   await card.waitFor();
   assert.match(await card.innerText(), /dynamic/);
