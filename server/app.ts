@@ -6,7 +6,7 @@ import { Server as IOServer, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
   BakeRequest, describeZodError, FrameAck, Handshake, HistogramRequest, ImportRequest, JoinRequest, OpRequest, PREVIEW_LABEL_INDEX,
-  AccessRevoke, LinkCreate, LinkList, LinkRevoke, PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync,
+  AccessRevoke, ExportRequest, LinkCreate, LinkList, LinkRevoke, PresenceUpdate, PreviewRequest, PROTOCOL_VERSION, RoomJoin, TimeSync,
   type AccessInfo, type LinkInfo, ViewRequest, type JobStarted,
   type Ack, type ClientToServer, type ErrorCode, type SceneInfo, type ServerToClient,
 } from './protocol/index';
@@ -25,8 +25,17 @@ import { OpRejected, type CompactionPolicy } from './rooms/room';
 import { countAtLeast, histogram, SelectionError, SemanticEngine } from './semantic/engine';
 import type { ClipTextEncoder } from './semantic/clip/index';
 import type { Db } from './db';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Downloads } from './export/downloads';
+import { DirSink, exportSceneMasks, sourceImagePath } from './export/index';
+import { evaluateMasks } from './eval/index';
+import { unpackZip } from './eval/upload';
+import { cloneState } from './rooms/state';
 import {
-  applySecurityHeaders, credentialsFromHandshake, credentialsFromHttp, redactSecrets, securityHeadersFor,
+  applySecurityHeaders, credentialsFromHandshake, credentialsFromHttp, readBodyLimited, redactSecrets, securityHeadersFor,
   sharePath, type Action, type Auth, type AuthFailure, type Link, type Principal,
 } from './auth/index';
 
@@ -98,6 +107,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   loopDelay.enable();
   const counters = { opsCommitted: 0 };
   const opLimiter = new RateLimiter(OP_RATE);
+  const downloads = new Downloads(deps.store.dataDir);
+  void downloads.init().catch((err) => log(`cannot prepare the exports folder: ${(err as Error).message}`));
   const presence = new PresenceHub((key, socketId, entry) => io.to(key).except(socketId).emit('presence', entry));
 
   const runtimeFor = (id: string): Promise<SceneRuntime> => {
@@ -421,6 +432,33 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       }
     });
 
+    socket.on('export:start', (payload, ack) => {
+      const reply = ackOf(ack);
+      const entry = openRooms.get(socket.id);
+      if (!entry) return reply({ ok: false, code: 'not_joined', message: 'export:start: join a room first (room:join)' });
+      const no = refuse('export:start', here());
+      if (no) return reply({ ok: false, code: no.code, message: `export:start: ${no.message}` });
+      const parsed = ExportRequest.safeParse(payload);
+      if (!parsed.success) return reply({ ok: false, code: 'bad_request', message: `export:start: ${describeZodError(parsed.error)}` });
+      const key = `export:${socket.id}`;
+      if (jobs.busy(key)) return reply({ ok: false, code: 'unavailable', message: 'export:start: your previous export is still running' });
+      const req = parsed.data;
+      const { sceneId, id: roomId } = entry.room;
+      const state = cloneState(entry.room.state); // the export sees the room as it is now
+      if (req.kind === 'ply' && req.labelId && !state.labels.has(req.labelId)) {
+        return reply({ ok: false, code: 'not_found', message: `export:start: label ${req.labelId} does not exist (it may have been deleted)` });
+      }
+      const jobId = jobs.start('export', key, jobSink, async (progress) => {
+        if (req.kind === 'masks') {
+          const d = await downloads.masks({ scenes: deps.store, sceneId, roomId, state, split: req.split, formats: req.formats, includeHidden: req.includeHidden, backend: deps.backend, onProgress: progress });
+          return { message: `exported masks of room ${roomId} (version ${state.version}): ${(d.bytes / 1e6).toFixed(1)} MB`, download: `/api/downloads/${d.id}` };
+        }
+        const d = await downloads.ply({ scenes: deps.store, sceneId, roomId, state, label: req.labelId, features: req.features, backend: deps.backend, onProgress: progress });
+        return { message: `exported ${d.count} Gaussians as .ply (${(d.bytes / 1e6).toFixed(1)} MB)`, download: `/api/downloads/${d.id}` };
+      });
+      reply({ ok: true, data: { jobId } });
+    });
+
     registerLinkEvents(socket, here);
 
     socket.on('disconnect', () => {
@@ -451,6 +489,63 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (left) io.to(key).emit('presence:leave', { sid: left.sid });
     void socket.leave(key);
     openRooms.delete(socket.id);
+  }
+
+  /** The dataset's own photo at a view (the mask/photo toggle). */
+  async function sendViewImage(res: ServerResponse, principal: Principal, sceneId: string, index: number): Promise<void> {
+    const a = deps.auth.authorize(principal, 'scene:join', { scene: sceneId });
+    if (!a.ok) return sendJson(res, a.status, { error: a.message, code: a.code });
+    let header;
+    try {
+      header = await deps.store.header(sceneId);
+    } catch (err) {
+      return sendJson(res, 404, { error: (err as Error).message });
+    }
+    const view = header.views[index];
+    if (!view) return sendJson(res, 404, { error: `scene ${sceneId} has ${header.views.length} views; there is no view ${index}` });
+    const file = sourceImagePath(header, view);
+    if (!file) return sendJson(res, 404, { error: `view ${index} has no source photo (the scene was imported without its dataset images)` });
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile()) return sendJson(res, 404, { error: `the source photo of view ${index} is no longer at ${path.basename(file)} (was the dataset moved?)` });
+    const type = /\.png$/i.test(file) ? 'image/png' : /\.jpe?g$/i.test(file) ? 'image/jpeg' : 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'content-length': String(st.size), 'cache-control': 'private, max-age=3600' });
+    createReadStream(file).pipe(res);
+  }
+
+  /**
+   * Reference masks uploaded as a zip: the room's current masks are exported at every dataset
+   * view and evaluated against them (the same table as `splatsync eval`). Problems with single
+   * files are reported in the answer; the rest is still evaluated.
+   */
+  async function evalUpload(req: IncomingMessage, res: ServerResponse, principal: Principal, sceneId: string, roomId: string): Promise<void> {
+    const a = deps.auth.authorize(principal, 'http:export', { scene: sceneId, room: roomId });
+    if (!a.ok) return sendJson(res, a.status, { error: a.message, code: a.code });
+    let body: Buffer;
+    try {
+      body = await readBodyLimited(req, MAX_EVAL_UPLOAD_BYTES);
+    } catch (err) {
+      const e = err as Error & { status?: number };
+      return sendJson(res, e.status ?? 400, { error: e.message, code: 'too_large' });
+    }
+    const work = await mkdtemp(path.join(os.tmpdir(), 'splatsync-eval-'));
+    try {
+      let refRoot: string;
+      try {
+        refRoot = (await unpackZip(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), path.join(work, 'ref'))).root;
+      } catch (err) {
+        return sendJson(res, 400, { error: `${(err as Error).message} (upload a .zip of per-label PNG folders, DAVIS PNGs or a COCO JSON)` });
+      }
+      const entry = await hub.open(sceneId, roomId);
+      const state = cloneState(entry.room.state);
+      const sink = await DirSink.open(path.join(work, 'pred'));
+      await exportSceneMasks({ scenes: deps.store, sceneId, backend: deps.backend, state, roomId, sink, formats: ['png'], split: 'all' });
+      const report = await evaluateMasks(path.join(work, 'pred'), refRoot);
+      sendJson(res, 200, report);
+    } catch (err) {
+      sendJson(res, 400, { error: (err as Error).message });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 
   /** Owner-only link and access management for the socket's current room (or its whole scene). */
@@ -572,6 +667,21 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (url.searchParams.get('reset') === '1') loopDelay.reset();
       return sendJson(res, 200, body);
     }
+    const dl = /^\/api\/downloads\/([0-9a-f-]{36})$/.exec(url.pathname);
+    if (dl) {
+      const d = downloads.get(dl[1]!);
+      if (!d) return sendJson(res, 404, { error: 'this export is gone (downloads are kept for an hour, and not across restarts): export again' });
+      const a = deps.auth.authorize(principal!, 'http:export', { scene: d.scene, room: d.room });
+      if (!a.ok) return sendJson(res, a.status, { error: a.message, code: a.code });
+      return downloads.send(d, res);
+    }
+    const img = /^\/api\/scenes\/([^/]+)\/views\/(\d{1,6})\/image$/.exec(url.pathname);
+    if (img) return sendViewImage(res, principal!, decodeURIComponent(img[1]!), Number(img[2]));
+    const ev = /^\/api\/scenes\/([^/]+)\/rooms\/([^/]+)\/eval$/.exec(url.pathname);
+    if (ev) {
+      if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST a zip of reference masks' });
+      return evalUpload(req, res, principal!, decodeURIComponent(ev[1]!), decodeURIComponent(ev[2]!));
+    }
     if (url.pathname === '/api/scenes') {
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });
       const a = deps.auth.authorize(principal!, 'http:scenes', {});
@@ -585,6 +695,9 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     sendJson(res, 404, { error: 'this server runs without the UI (--no-ui); point a Splatsync UI at it' });
   }
 }
+
+/** Largest reference-mask zip accepted for evaluation in the browser. */
+export const MAX_EVAL_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 /** Refusal reasons that mean a connection's authority itself is gone: it is dropped. */
 const GONE = new Set<string>(['revoked', 'expired', 'unknown_link', 'no_access']);

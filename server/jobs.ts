@@ -2,9 +2,9 @@
 // the socket that started it (throttled), and ends with one job:done carrying success or the
 // error message. A failed job changes nothing (imports and bakes write atomically).
 import { randomUUID } from 'node:crypto';
-import type { JobDone, JobProgress } from './protocol/events';
+import type { JobDone, JobKind, JobProgress } from './protocol/events';
 
-export type JobKind = 'import' | 'bake';
+export type { JobKind };
 
 export interface JobSink {
   progress(p: JobProgress): void;
@@ -26,7 +26,7 @@ export class JobRunner {
     kind: JobKind,
     key: string,
     sink: JobSink,
-    work: (progress: (fraction: number, message: string) => void) => Promise<{ sceneId?: string; message: string; warnings?: string[] }>,
+    work: (progress: (fraction: number, message: string) => void) => Promise<{ sceneId?: string; message: string; warnings?: string[]; download?: string }>,
   ): string {
     const jobId = randomUUID();
     this.running.set(jobId, { kind, key });
@@ -38,7 +38,7 @@ export class JobRunner {
       sink.progress({ jobId, kind, fraction, message });
     };
     void work(progress)
-      .then((r) => sink.done({ jobId, kind, ok: true, sceneId: r.sceneId, message: r.message, warnings: r.warnings ?? [] }))
+      .then((r) => sink.done({ jobId, kind, ok: true, sceneId: r.sceneId, message: r.message, warnings: r.warnings ?? [], download: r.download }))
       .catch((err: Error) => sink.done({ jobId, kind, ok: false, message: err.message, warnings: [] }))
       .finally(() => this.running.delete(jobId));
     return jobId;

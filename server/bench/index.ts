@@ -12,6 +12,7 @@ import type { SceneBundle } from '../scene/bundle';
 import { benchRender } from './render';
 import { benchImport } from './import';
 import { benchCollab } from './collab';
+import { benchExport } from './export';
 import { benchSemantic } from './semantic';
 import { benchDeform } from '../deform/bench';
 import { result, type BenchResult, timeRuns } from './types';
@@ -60,6 +61,10 @@ export async function runBench(opts: { quick?: boolean; log?: (m: string) => voi
   if (want('import')) {
     log('import and bundle load...');
     results.push(...(await benchImport({ quick: opts.quick, log })));
+  }
+  if (want('export')) {
+    log('mask export and evaluation (150 views x 5 labels, 800x800)...');
+    results.push(...(await benchExport({ quick: opts.quick, log })));
   }
   if (want('collab')) {
     log('collaboration (a serve child process, socket.io clients)...');

@@ -154,20 +154,45 @@ export type JobStarted = z.infer<typeof JobStarted>;
 
 export interface JobProgress {
   jobId: string;
-  kind: 'import' | 'bake';
+  kind: JobKind;
   fraction: number;
   message: string;
 }
 
 export interface JobDone {
   jobId: string;
-  kind: 'import' | 'bake';
+  kind: JobKind;
   ok: boolean;
   /** On success: the scene id (import) or the number of keyframes baked. */
   sceneId?: string;
   message: string;
   warnings: string[];
+  /** Export jobs: the site-relative URL of the finished zip (needs the same credentials). */
+  download?: string;
 }
+
+export type JobKind = 'import' | 'bake' | 'export';
+
+/** Export the room's masks at the dataset views, or an object / the edited scene as .ply (issue 8). */
+export const ExportRequest = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('masks'),
+      split: z.enum(['all', 'train', 'test']).default('all'),
+      formats: z.array(z.enum(['png', 'davis', 'coco'])).min(1).max(3).default(['png', 'davis', 'coco']),
+      includeHidden: z.boolean().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('ply'),
+      /** A label id: export its Gaussians; absent: the whole scene with the room's edits. */
+      labelId: Id.optional(),
+      features: z.boolean().default(false),
+    })
+    .strict(),
+]);
+export type ExportRequest = z.infer<typeof ExportRequest>;
 
 export interface ClientToServer {
   'scene:join': (req: unknown, ack: (res: Ack<SceneInfo>) => void) => void;
@@ -181,6 +206,7 @@ export interface ClientToServer {
   'sel:preview': (req: unknown, ack: (res: Ack<PreviewResult | null>) => void) => void;
   'presence:set': (req: unknown) => void;
   'time:sync': (req: unknown) => void;
+  'export:start': (req: unknown, ack: (res: Ack<JobStarted>) => void) => void;
   'link:create': (req: unknown, ack: (res: Ack<LinkInfo>) => void) => void;
   'link:list': (req: unknown, ack: (res: Ack<LinkInfo[]>) => void) => void;
   'link:revoke': (req: unknown, ack: (res: Ack<LinkInfo>) => void) => void;
