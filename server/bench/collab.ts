@@ -20,6 +20,8 @@ import { result, type BenchResult } from './types';
 
 interface Child {
   url: string;
+  /** The owner link's token `serve` printed. */
+  token: string;
   stop(): Promise<void>;
 }
 
@@ -28,19 +30,20 @@ async function startServer(dataDir: string): Promise<Child> {
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
+  const printed = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 120_000);
     proc.stdout.on('data', () => {
       const m = out.match(/Render server \(no UI\): (http:\/\/\S+)/);
       if (m) {
         clearTimeout(timer);
-        resolve(new URL(m[1]!).origin);
+        resolve(m[1]!);
       }
     });
     proc.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
   });
   return {
-    url,
+    url: new URL(printed).origin,
+    token: new URL(printed).searchParams.get('token') ?? '',
     stop: () =>
       new Promise<void>((r) => {
         proc.once('exit', () => r());
@@ -73,7 +76,7 @@ async function metrics(url: string, reset = false): Promise<{ eventLoop: { p99Ms
   return (await res.json()) as never;
 }
 
-/** Extra handshake/HTTP credentials (issue 7 links); set by benchCollab. */
+/** The owner link's token for /api/metrics; set by benchCollab. */
 let authHeaders: Record<string, string> = {};
 
 async function roundTrip(url: string, n: number, ops: number, auth: Record<string, unknown>): Promise<number[]> {
@@ -181,15 +184,15 @@ async function framesWhileMoving(url: string, auth: Record<string, unknown>): Pr
   return counts.map((c) => c / seconds);
 }
 
-export async function benchCollab(opts: { quick?: boolean; log?: (m: string) => void; auth?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<BenchResult[]> {
+export async function benchCollab(opts: { quick?: boolean; log?: (m: string) => void } = {}): Promise<BenchResult[]> {
   const log = opts.log ?? (() => {});
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'splatsync-bench-collab-'));
   const scenes = new SceneStore(path.join(dataDir, 'demo-src'));
   await scenes.ensureDemo();
   symlinkSync(scenes.scenesDir, path.join(dataDir, 'scenes'));
   const child = await startServer(dataDir);
-  const auth = opts.auth ?? {};
-  authHeaders = opts.headers ?? {};
+  const auth = { token: child.token };
+  authHeaders = { 'x-splatsync-token': child.token };
   const out: BenchResult[] = [];
   try {
     for (const n of [10, 50]) {
