@@ -43,6 +43,10 @@ import {
 export const MAX_MESSAGE_BYTES = 1_000_000;
 /** Ops per second one connection may submit (a θ drag sends 10), and the burst after a quiet spell. */
 export const OP_RATE = { ratePerSec: 40, burst: 80 };
+/** New socket connections per client address (a reload costs one; tabs and reconnects a few). */
+export const HANDSHAKE_RATE = { ratePerSec: 20, burst: 60 };
+/** API requests per client address (pages and static files are not limited). */
+export const API_RATE = { ratePerSec: 50, burst: 100 };
 /** Largest op accepted (a brush region of 8192 row spans is ~150 KB of JSON). */
 export const MAX_OP_BYTES = 300_000;
 
@@ -107,6 +111,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   loopDelay.enable();
   const counters = { opsCommitted: 0 };
   const opLimiter = new RateLimiter(OP_RATE);
+  const handshakeLimiter = new RateLimiter(HANDSHAKE_RATE);
+  const apiLimiter = new RateLimiter(API_RATE);
   const downloads = new Downloads(deps.store.dataDir);
   void downloads.init().catch((err) => log(`cannot prepare the exports folder: ${(err as Error).message}`));
   const presence = new PresenceHub((key, socketId, entry) => io.to(key).except(socketId).emit('presence', entry));
@@ -144,6 +150,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
   });
 
   io.use((socket, next) => {
+    const slow = handshakeLimiter.take(socket.handshake.address || 'unknown');
+    if (!slow.ok) return next(new Error(`rate_limited: too many connections from this address; try again in ${(slow.retryAfterMs / 1000).toFixed(1)} s`));
     const hs = Handshake.safeParse(socket.handshake.auth);
     if (!hs.success) return next(new Error(`bad handshake: ${describeZodError(hs.error)}`));
     if (hs.data.protocol !== PROTOCOL_VERSION) {
@@ -638,6 +646,13 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     if (url.pathname.startsWith('/socket.io/')) return; // socket.io answers these itself
     if (url.pathname === '/api/health') {
       return sendJson(res, 200, { ok: true, version: VERSION, backend: d.backend });
+    }
+    if (url.pathname.startsWith('/api/')) {
+      const d = apiLimiter.take(req.socket.remoteAddress || 'unknown');
+      if (!d.ok) {
+        res.setHeader('retry-after', String(Math.ceil(d.retryAfterMs / 1000)));
+        return sendJson(res, 429, { error: `too many requests from this address; try again in ${(d.retryAfterMs / 1000).toFixed(1)} s`, code: 'rate_limited' });
+      }
     }
     if (url.pathname === '/api/config') {
       // What the browser needs before it connects (public: no secrets).

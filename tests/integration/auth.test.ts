@@ -203,3 +203,17 @@ test('an expired link stops working, also for a socket connected with it', async
     await other.close();
   }
 });
+
+test('floods of API requests and of connections from one address are rate limited with a message (run last: it spends the budget)', async () => {
+  const replies = await Promise.all(Array.from({ length: 160 }, () => fetch(`${srv.url}/api/scenes`, { headers: { 'x-splatsync-token': srv.token } })));
+  const limited = replies.filter((r) => r.status === 429);
+  assert.ok(limited.length > 0, 'some were refused');
+  assert.ok(replies.filter((r) => r.status === 200).length >= 50, 'a burst went through');
+  assert.match(((await limited[0]!.json()) as { error: string }).error, /too many requests.*try again/);
+  assert.ok(Number(limited[0]!.headers.get('retry-after')) >= 1);
+  const attempts = await Promise.allSettled(Array.from({ length: 120 }, () => connect(srv.url, { protocol: 1 })));
+  const refused = attempts.filter((a) => a.status === 'rejected') as PromiseRejectedResult[];
+  assert.ok(refused.length > 0, 'some connections were refused');
+  assert.match(String((refused[0]!.reason as Error).message), /too many connections/);
+  for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
+});
