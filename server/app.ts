@@ -483,7 +483,11 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       loopDelay.disable();
       clearInterval(expiryTimer);
       unsubscribeRevoke();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // io.close also closes the http server, which waits for keep-alive connections (browsers
+      // keep them open for minutes): end those too, so a SIGTERM'd server exits promptly.
+      const closed = new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       for (const p of runtimes.values()) (await p.catch(() => null))?.dispose();
       runtimes.clear();
     },

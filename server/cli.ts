@@ -168,6 +168,7 @@ async function serve(argv: string[]): Promise<number> {
   out('This link makes whoever opens it an owner of every scene here: share viewer or annotator links from the viewer instead.');
 
   const shutdown = async () => {
+    setTimeout(() => process.exit(1), 10_000).unref(); // never hang on the way out
     await server.close();
     http.close();
     db?.close();

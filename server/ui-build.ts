@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = ['app', 'shaders', 'server/protocol', 'server/scene/camera.ts', 'server/scene/types.ts', 'next.config.js', 'package.json'];
+// Everything the browser bundle imports from server/ counts too (shared schemas and pure code).
+const SOURCES = ['app', 'shaders', 'server/protocol', 'server/rooms/state.ts', 'server/auth/roles.ts', 'server/scene/camera.ts', 'server/scene/types.ts', 'next.config.js', 'package.json'];
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;

@@ -113,10 +113,10 @@ function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationS
         return (
           <div
             key={s.id}
-            className={`sel-row ${active ? 'sel-active' : ''}`}
+            className={`sel-row ${active ? 'sel-active' : ''} ${s.pending ? 'sel-pending' : ''}`}
             data-testid="sel-row"
             data-sel-id={s.id}
-            title={`${s.kind} ${s.mode} · ${s.detail} · by ${s.author}${s.kind !== 'region' ? ' · click to adjust its θ' : ''}`}
+            title={`${s.kind} ${s.mode} · ${s.detail} · by ${s.author}${s.pending ? ' · not confirmed by the server yet' : ''}${s.kind !== 'region' ? ' · click to adjust its θ' : ''}`}
             onClick={() => s.kind !== 'region' && annot.chooseSelection(label.id, s.id)}
           >
             <span className={`sel-mode ${s.mode === 'subtract' ? 'sel-sub' : ''}`}>{s.mode === 'add' ? '+' : '−'}</span>
@@ -149,11 +149,13 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
       <div className="labels-head">
         <span className="panel-title">Labels</span>
         <span className="grow" />
-        <button className="btn btn-ghost btn-sm" data-testid="new-label" title="New label (N)" disabled={!snap.joined} onClick={() => void annot.createLabel()}>
+        <button className="btn btn-ghost btn-sm" data-testid="new-label" title="New label (N)" disabled={!snap.canEdit} onClick={() => void annot.createLabel()}>
           + New label
         </button>
       </div>
-      {!snap.joined && <div className="muted small labels-empty">Opening the room…</div>}
+      {!snap.joined && (
+        <div className="muted small labels-empty">{snap.canEdit ? 'Reconnecting… edits made meanwhile are sent when the connection is back.' : 'Opening the room…'}</div>
+      )}
       {snap.joined && snap.labels.length === 0 && (
         <div className="muted small labels-empty">
           {snap.semanticNote ? 'No labels yet. Brush (B) or box (X) an object to start one, or press N.' : 'No labels yet. Click on an object to start one, or press N.'}
@@ -166,7 +168,8 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
           return (
             <li key={l.id} className={`label-item ${active ? 'label-active' : ''}`}>
               <div
-                className={`label-row ${dimmed ? 'label-dim' : ''}`}
+                className={`label-row ${dimmed ? 'label-dim' : ''} ${l.pending ? 'label-pending' : ''}`}
+                title={`${l.name} · created by ${l.createdBy}${l.pending ? ' · not confirmed by the server yet' : ''}`}
                 data-testid="label-row"
                 data-label-id={l.id}
                 aria-current={active}

@@ -18,8 +18,9 @@ const SHORTCUTS: [string, string][] = [
   ['H', 'hide / show the active label'],
   ['N', 'new label'],
   ['Delete', "remove the active label's last selection"],
-  ['Ctrl+Z', 'undo your last edit'],
-  ['Ctrl+Shift+Z', 'redo'],
+  ['Ctrl+Z', 'undo your last edit (never anyone else\'s)'],
+  ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],
+  ['F', 'follow the next person in the room (after the last: stop); moving the camera stops too'],
   ['Enter (query box)', 'text selection (shift: add, alt: subtract)'],
   ['?', 'show / hide this panel'],
 ];

@@ -1,7 +1,9 @@
 'use client';
 // Client side: the bar under the canvas. Play/pause, time slider and readout (dynamic scenes
-// only), playback speed, dataset view selector, home button.
+// only), playback speed, "sync time" (shared playback with the room), who this view follows,
+// dataset view selector, home button.
 import type { SceneInfo } from '../../server/protocol';
+import type { PresenceSnapshot } from './presence';
 import type { ViewerSession, ViewerSnapshot } from './session';
 
 const SPEEDS = [0.25, 0.5, 1, 2];
@@ -23,7 +25,7 @@ function viewLabel(v: SceneInfo['views'][number]): string {
   return `${v.split} ${v.index}`;
 }
 
-export function Timeline({ snap, session }: { snap: ViewerSnapshot; session: ViewerSession }) {
+export function Timeline({ snap, session, presence }: { snap: ViewerSnapshot; session: ViewerSession; presence?: PresenceSnapshot | null }) {
   const scene = snap.scene;
   if (!scene) return <footer className="timeline" />;
   const splits = [...new Set(scene.views.map((v) => v.split))];
@@ -71,9 +73,26 @@ export function Timeline({ snap, session }: { snap: ViewerSnapshot; session: Vie
               </option>
             ))}
           </select>
+          <button
+            className={`btn btn-ghost btn-sm sync-toggle ${presence?.syncTime ? 'on' : ''}`}
+            data-testid="sync-time"
+            aria-pressed={presence?.syncTime ?? false}
+            title={presence?.syncTime ? 'Sync time is on: play, pause and seek are shared with everyone in the room who has it on' : 'Share play, pause and seek with everyone in the room who has sync on'}
+            onClick={() => session.setSyncTime(!presence?.syncTime)}
+          >
+            sync time
+          </button>
         </>
       )}
       {!scene.dynamic && <span className="timeline-spacer" />}
+      {presence?.followed && (
+        <span className="chip chip-accent following-chip" data-testid="following">
+          following {presence.entries.find((e) => e.sid === presence.followed)?.name ?? '…'}
+          <button className="icon-btn icon-btn-sm" aria-label="stop following" title="Stop following (F)" onClick={() => session.follow(null)}>
+            ×
+          </button>
+        </span>
+      )}
       <label className="view-select">
         <span className="muted">view</span>
         <select

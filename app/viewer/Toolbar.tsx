@@ -129,7 +129,12 @@ export function Toolbar({ snap, annot }: { snap: AnnotationSnapshot; annot: Anno
       <span className="muted small preview-status" data-testid="preview-count">
         {snap.preview.count !== null ? `preview: ${snap.preview.count.toLocaleString('en-US')} Gaussians` : snap.preview.message ? `preview: ${snap.preview.message}` : ''}
       </span>
-      {snap.pending > 0 && <span className="spinner spinner-sm" title="waiting for the server" />}
+      {snap.pending > 0 && (
+        <span className="muted small pending-count" data-testid="pending-count" title={snap.joined ? 'Your edits the server has not confirmed yet (already shown)' : 'Your edits made while disconnected: they are sent when the connection is back'}>
+          <span className="spinner spinner-sm" />
+          {snap.pending} {snap.joined ? 'pending' : 'unsent'}
+        </span>
+      )}
       <UserName snap={snap} annot={annot} />
     </div>
   );

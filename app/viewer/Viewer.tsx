@@ -1,13 +1,16 @@
 'use client';
 // Client side: the viewer screen for one scene (/s/<sceneId>). Header (scene badges, Bake),
-// selection toolbar, labels panel, canvas with HUD, tool overlay and toasts, timeline; keyboard
-// shortcuts. All streaming logic lives in ViewerSession, the room's labels in AnnotationSession.
+// selection toolbar, labels panel and who is in the room, canvas with HUD, others' cursors, tool
+// overlay and toasts, timeline; keyboard shortcuts. All streaming logic lives in ViewerSession,
+// the room's labels in AnnotationSession, presence in PresenceSession.
 import Link from 'next/link';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { pageToken, tokenQuery } from '../lib/server-url';
 import type { AnnotationSnapshot } from './annotation';
 import { Hud } from './Hud';
 import { LabelsPanel } from './LabelsPanel';
+import type { PresenceSnapshot } from './presence';
+import { PresenceCursors, PresencePanel } from './PresencePanel';
 import { BakeControl, NoFeaturesBadge } from './SceneBadges';
 import { ViewerSession, type ViewerSnapshot } from './session';
 import { ShortcutsPanel } from './ShortcutsPanel';
@@ -34,6 +37,14 @@ function useAnnotation(session: ViewerSession | null): AnnotationSnapshot | null
   );
 }
 
+function usePresence(session: ViewerSession | null): PresenceSnapshot | null {
+  return useSyncExternalStore(
+    session ? session.presence.subscribe : noop,
+    () => (session ? session.presence.getSnapshot() : null),
+    () => null,
+  );
+}
+
 function isTextEntry(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
@@ -48,6 +59,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
   const areaRef = useRef<HTMLDivElement>(null);
   const snap = useSession(session);
   const annotSnap = useAnnotation(session);
+  const presenceSnap = usePresence(session);
   const [token, setToken] = useState<string | undefined>(undefined);
   useEffect(() => setToken(pageToken()), []);
 
@@ -99,6 +111,10 @@ export function Viewer({ sceneId }: { sceneId: string }) {
         case 'n':
         case 'N':
           if (!e.repeat) void annot.createLabel();
+          break;
+        case 'f':
+        case 'F':
+          if (!e.repeat) session.presence.cycleFollow();
           break;
         case 'Delete':
         case 'Backspace':
@@ -175,10 +191,14 @@ export function Viewer({ sceneId }: { sceneId: string }) {
       {annotSnap && session ? <Toolbar snap={annotSnap} annot={session.annot} /> : <div className="toolbar" />}
 
       <div className="viewer-body">
-      {annotSnap && session ? <LabelsPanel snap={annotSnap} annot={session.annot} /> : <aside className="labels-panel" />}
+      <div className="side-col">
+        {annotSnap && session ? <LabelsPanel snap={annotSnap} annot={session.annot} /> : <aside className="labels-panel" />}
+        {presenceSnap && session && annotSnap && <PresencePanel snap={presenceSnap} myName={annotSnap.user.name} myRole={annotSnap.role} onFollow={(sid) => session.follow(sid)} />}
+      </div>
       <main className={`stage-area tool-${tool}`} ref={areaRef}>
         <canvas ref={canvasRef} className="viewer-canvas" data-testid="viewer-canvas" />
         <canvas ref={overlayRef} className="tool-overlay" aria-hidden="true" />
+        {presenceSnap && <PresenceCursors snap={presenceSnap} />}
         {snap?.viewRect && scene && snap.viewIndex !== null && (
           <div className="view-rect" style={{ left: snap.viewRect.left, top: snap.viewRect.top, width: snap.viewRect.width, height: snap.viewRect.height }}>
             <span className="view-rect-label">
@@ -213,7 +233,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
       </main>
       </div>
 
-      {snap && session ? <Timeline snap={snap} session={session} /> : <footer className="timeline" />}
+      {snap && session ? <Timeline snap={snap} session={session} presence={presenceSnap} /> : <footer className="timeline" />}
       {showShortcuts && <ShortcutsPanel onClose={() => setShowShortcuts(false)} />}
     </div>
   );

@@ -4,10 +4,16 @@
 // its snapshot (subscribe / getSnapshot) and call its actions.
 //
 // Room flow (server/protocol/events.ts): after `scene:join`, `room:join` {} (room "main"; on a
-// reconnect {since: last version}) -> the op log; every `op` broadcast is appended in version
-// order (duplicates dropped; a gap re-joins with `since`) and the log is folded with the
-// server's own `foldOps`. Changes are `op:submit` {opId, body}; the server answers
-// {ok, data: {version, note}} or {ok: false, code, message} (shown as a toast).
+// reconnect {since: last version}) -> the op log (or, after a compaction, a snapshot and the
+// ops after it); every `op` broadcast is appended in version order (duplicates dropped; a gap
+// re-joins with `since`) and the log is folded with the server's own `foldOps` (room-log.ts).
+// Changes are optimistic: each becomes a pending op {opId, body}, shown at once over the
+// confirmed state and sent as `op:submit`; the server answers {ok, data: {version, note}} or
+// {ok: false, code, message} (the op is dropped and a toast says why). Ops made while
+// disconnected wait; after a re-join the ops not acknowledged yet are sent again, in order,
+// with the same opIds (the server acknowledges an op it already committed again).
+// Undo / redo (Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y) are ops too, and only ever take back this user's
+// own edits: the server resolves their target by author, and so does the tentative fold.
 //
 // Selections: a click on the frame -> sel.add {kind: 'click', query: {camera, t, x, y, patch}}
 // with the frame's own camera; plain = replace (then sel.remove of the label's earlier
@@ -49,6 +55,8 @@ export interface SelectionRow {
   theta: number;
   /** Display name of whoever added it. */
   author: string;
+  /** Added by this client and not confirmed by the server yet. */
+  pending: boolean;
   /** Short description of the query (pixel, prompt, region size). */
   detail: string;
 }
@@ -59,6 +67,10 @@ export interface LabelRow {
   colour: string;
   visible: boolean;
   combine: 'union' | 'mean';
+  /** Display name of whoever created it. */
+  createdBy: string;
+  /** Created by this client and not confirmed by the server yet. */
+  pending: boolean;
   selections: SelectionRow[];
 }
 
@@ -82,6 +94,10 @@ export interface AnnotationSnapshot {
   user: UserIdentity;
   /** Joined the room (ops flow). */
   joined: boolean;
+  /** Edits can be made: the room was joined once (edits made while reconnecting wait) and the role allows it. */
+  canEdit: boolean;
+  /** What this connection may do in the room (from the join; null before it). */
+  role: RoomSnapshot['role'] | null;
   version: number;
   labels: readonly LabelRow[];
   activeLabelId: string | null;
@@ -93,7 +109,7 @@ export interface AnnotationSnapshot {
   isolated: string | null;
   histogram: HistogramState | null;
   preview: PreviewState;
-  /** Ops sent and not answered yet. */
+  /** This client's ops the server has not confirmed yet (shown already; sent when connected). */
   pending: number;
   /** Why click and text selection are unavailable in this scene, if they are. */
   semanticNote: string | null;
@@ -111,6 +127,10 @@ export interface AnnotationHost {
   paletteChanged(): void;
   /** The identity changed: reconnect with the new handshake. */
   identityChanged(user: UserIdentity): void;
+  /** The room was (re-)joined: presence starts from its answer. */
+  roomJoined?(snap: RoomSnapshot): void;
+  /** A user's display name when no op of theirs is held (e.g. from presence). */
+  userName?(userId: string): string | undefined;
 }
 
 const ACK_TIMEOUT_MS = 20000;
@@ -128,10 +148,14 @@ export class AnnotationSession {
   private readonly listeners = new Set<() => void>();
   private joining = false;
   private disposed = false;
+  /** Bumped on every disconnect: acks of an earlier connection are stale. */
+  private connection = 0;
+  /** Callers waiting for their op's fate (confirmed: ack data; refused or given up: null). */
+  private readonly waiters = new Map<string, (res: { version: number; note?: string } | null) => void>();
+  private readonly failTitles = new Map<string, string>();
 
-  /** Optimistic label edits (colour, visibility) shown until the server answers. */
-  private readonly overrides = new Map<string, { colour?: string; visible?: boolean; token: number }>();
-  private overrideToken = 0;
+  /** Colour being picked (the picker is open): drawn, not sent until the picker closes. */
+  private readonly liveColour = new Map<string, string>();
   /** The user chose this selection for θ (else the active label's last click/text one). */
   private chosenSelId: string | null = null;
   private thetaDragging = false;
@@ -147,6 +171,8 @@ export class AnnotationSession {
     this.state = {
       user: loadIdentity(),
       joined: false,
+      canEdit: false,
+      role: null,
       version: 0,
       labels: [],
       activeLabelId: null,
@@ -159,6 +185,7 @@ export class AnnotationSession {
       pending: 0,
       semanticNote: null,
     };
+    this.log.setUser(this.state.user);
   }
 
   // ---- React store -------------------------------------------------------------------------
@@ -209,20 +236,31 @@ export class AnnotationSession {
     const socket = this.host.socket();
     if (!socket?.connected || this.joining) return;
     this.joining = true;
-    const since = this.log.length ? this.log.version : undefined;
-    const req = since === undefined ? {} : { since };
+    const since = this.log.hasJoined ? this.log.version : undefined;
+    const req = since === undefined ? { room: ROOM_ID } : { room: ROOM_ID, since };
+    const connection = this.connection;
     socket.timeout(ACK_TIMEOUT_MS).emit('room:join', req, (err: Error | null, res: Ack<RoomSnapshot>) => {
+      if (connection !== this.connection) return; // a later connection joins by itself
       this.joining = false;
       if (this.disposed || socket !== this.host.socket()) return;
-      if (err) return this.host.toast('Could not open the labels', `No answer to room:join within ${ACK_TIMEOUT_MS / 1000} s.`, 'Reload the page; if it keeps happening, check that the server is running.');
+      if (err) {
+        if (!socket.connected) return; // dropped meanwhile: the next connection joins again
+        return this.host.toast('Could not open the labels', `No answer to room:join within ${ACK_TIMEOUT_MS / 1000} s.`, 'Reload the page; if it keeps happening, check that the server is running.');
+      }
       if (!res.ok) return this.host.toast('Could not open the labels', res.message, selectionHint(res.code, res.message));
+      if (res.data.userId) this.log.setUser({ id: res.data.userId, name: this.state.user.name });
       this.log.applySnapshot(res.data, since);
-      this.patch({ joined: true });
+      this.host.roomJoined?.(res.data);
+      this.patch({ joined: true, role: res.data.role ?? null, canEdit: res.data.role !== 'viewer' });
+      this.settleWaiters();
       this.refresh();
+      // what the server has not acknowledged yet goes again, in the order it was made
+      for (const p of this.log.unacked()) this.send(p.opId, p.body);
     });
   }
 
   onDisconnect(): void {
+    this.connection++;
     this.joining = false;
     this.previewActive = false;
     this.previewThrottle.cancel();
@@ -233,7 +271,10 @@ export class AnnotationSession {
     if (!this.state.joined) return; // the join's snapshot covers it
     const r = this.log.apply(op);
     if (r === 'gap') this.joinRoom();
-    else if (r === 'applied') this.refresh(op);
+    else if (r === 'applied') {
+      this.settleWaiters();
+      this.refresh(op);
+    }
   };
 
   // ---- identity ----------------------------------------------------------------------------
@@ -243,6 +284,7 @@ export class AnnotationSession {
     if (!clean || clean === this.state.user.name) return;
     const user = { ...this.state.user, name: clean };
     saveIdentity(user);
+    this.log.setUser({ id: this.log.userId, name: clean });
     this.patch({ user });
     this.host.identityChanged(user);
   }
@@ -263,13 +305,15 @@ export class AnnotationSession {
     this.syncActiveSelection();
   }
 
+  /** A new label, shown and made active at once (the server confirms it in the background). */
   async createLabel(): Promise<string | null> {
     const labels = this.state.labels;
     const labelId = newId('l');
     const colour = nextLabelColour(labels.map((l) => l.colour));
     const name = nextLabelName(labels.map((l) => l.name));
-    const ok = await this.submit({ type: 'label.create', labelId, name, colour }, 'Could not create a label');
-    if (!ok) return null;
+    const queued = this.log.hasJoined;
+    const done = this.submit({ type: 'label.create', labelId, name, colour }, 'Could not create a label');
+    if (!queued) return done.then(() => null); // not queued: submit said why
     this.chosenSelId = null;
     this.patch({ activeLabelId: labelId });
     this.syncActiveSelection();
@@ -287,15 +331,19 @@ export class AnnotationSession {
   setColour(labelId: string, colour: string, commit: boolean): void {
     const c = colour.toLowerCase();
     if (!/^#[0-9a-f]{6}$/.test(c) || !this.label(labelId)) return;
-    const token = this.override(labelId, { colour: c });
-    if (!commit) return;
-    void this.submit({ type: 'label.update', labelId, patch: { colour: c } }, 'Could not recolour the label').then(() => this.clearOverride(labelId, token));
+    if (!commit) {
+      this.liveColour.set(labelId, c);
+      this.refresh();
+      return;
+    }
+    this.liveColour.delete(labelId);
+    if (this.log.state.labels.get(labelId)?.colour === c) return this.refresh();
+    void this.submit({ type: 'label.update', labelId, patch: { colour: c } }, 'Could not recolour the label');
   }
 
   setVisible(labelId: string, visible: boolean): void {
     if (!this.label(labelId)) return;
-    const token = this.override(labelId, { visible });
-    void this.submit({ type: 'label.update', labelId, patch: { visible } }, 'Could not show or hide the label').then(() => this.clearOverride(labelId, token));
+    void this.submit({ type: 'label.update', labelId, patch: { visible } }, 'Could not show or hide the label');
   }
 
   toggleVisible(labelId: string | null = this.state.activeLabelId): void {
@@ -331,11 +379,24 @@ export class AnnotationSession {
     if (l && last) this.removeSelection(l.id, last.id);
   }
 
+  /** Ctrl+Z: my own latest edit in effect (never someone else's); pending edits count. */
   undo(): void {
-    void this.submit({ type: 'undo' }, 'Nothing undone');
+    this.undoRedo('undo');
   }
+  /** Ctrl+Shift+Z / Ctrl+Y: my most recently undone edit, unless I made a new one since. */
   redo(): void {
-    void this.submit({ type: 'redo' }, 'Nothing redone');
+    this.undoRedo('redo');
+  }
+
+  private undoRedo(kind: 'undo' | 'redo'): void {
+    const title = kind === 'undo' ? 'Nothing undone' : 'Nothing redone';
+    if (this.log.hasJoined && !this.log.undoTarget(kind)) {
+      // the server resolves the target from the same ops of mine: say so without asking it
+      const message = `nothing of yours to ${kind}`;
+      this.host.toast(title, message, selectionHint('bad_request', message), 'info');
+      return;
+    }
+    void this.submit({ type: kind }, title);
   }
 
   // ---- selections --------------------------------------------------------------------------
@@ -457,76 +518,118 @@ export class AnnotationSession {
     return this.state.activeLabelId ? this.label(this.state.activeLabelId) : undefined;
   }
 
-  /** Sends one op; resolves to its ack data, or null after a toast saying why it failed. */
+  /**
+   * Makes one op: shown at once (pending), sent now or after the next (re-)join. Resolves to its
+   * ack data once the server committed it, or null after a toast saying why it was refused.
+   */
   submit(body: OpBody, failTitle: string): Promise<{ version: number; note?: string } | null> {
-    const socket = this.host.socket();
-    if (!socket?.connected || !this.state.joined) {
-      this.host.toast(failTitle, 'Not connected to the room.', 'Wait for the connection to come back (top right), then try again.');
+    if (this.disposed) return Promise.resolve(null);
+    if (!this.log.hasJoined) {
+      this.host.toast(failTitle, 'Not connected to the room yet.', 'Wait for the connection (top right), then try again.');
+      return Promise.resolve(null);
+    }
+    if (this.state.role === 'viewer') {
+      this.host.toast(failTitle, 'Your link lets you view this room, not edit it.', 'Ask the owner for an annotator link to make labels.', 'info');
       return Promise.resolve(null);
     }
     const opId = newId('o');
-    this.patch({ pending: this.state.pending + 1 });
-    return new Promise((resolve) => {
-      socket.timeout(ACK_TIMEOUT_MS).emit('op:submit', { opId, body }, (err: Error | null, res: Ack<{ version: number; note?: string }>) => {
-        if (this.disposed) return resolve(null);
-        this.patch({ pending: Math.max(0, this.state.pending - 1) });
-        if (err) {
-          this.host.toast(failTitle, `No answer from the server within ${ACK_TIMEOUT_MS / 1000} s.`, 'Check the connection; the edit may still be applied when it comes back.');
-          return resolve(null);
-        }
-        if (!res.ok) {
-          const info = res.message.startsWith('nothing of yours');
-          this.host.toast(failTitle, res.message, selectionHint(res.code, res.message), info ? 'info' : 'error');
-          return resolve(null);
-        }
-        if (res.data.note) this.host.toast(body.type === 'undo' ? 'Undo' : body.type === 'redo' ? 'Redo' : 'Note', res.data.note, 'Nothing else changed.', 'info');
-        resolve(res.data);
-      });
+    this.log.enqueue(opId, body);
+    this.failTitles.set(opId, failTitle);
+    const done = new Promise<{ version: number; note?: string } | null>((resolve) => this.waiters.set(opId, resolve));
+    this.refresh();
+    if (this.state.joined) this.send(opId, body);
+    return done;
+  }
+
+  private send(opId: string, body: OpBody): void {
+    const socket = this.host.socket();
+    if (!socket?.connected) return; // sent again after the next join
+    const connection = this.connection;
+    socket.timeout(ACK_TIMEOUT_MS).emit('op:submit', { opId, body }, (err: Error | null, res: Ack<{ version: number; note?: string }>) => {
+      if (this.disposed || connection !== this.connection) return; // the next join sends it again if needed
+      const failTitle = this.failTitles.get(opId) ?? 'Edit refused';
+      if (err) {
+        if (!socket.connected) return; // dropped: sent again after the next join
+        if (!this.log.isPending(opId)) return;
+        // No answer on a connection that looks alive (a slow commit, or a half-open connection
+        // not detected yet): send it again. Same opId: the server applies it once whatever
+        // happened to the first, and the edit is never silently lost.
+        this.send(opId, body);
+        return;
+      }
+      if (!res.ok) {
+        if (!this.log.isPending(opId)) return;
+        this.finish(opId, null);
+        const info = res.message.startsWith('nothing of yours');
+        this.host.toast(failTitle, res.message, selectionHint(res.code, res.message), info ? 'info' : 'error');
+        return;
+      }
+      if (res.data.note) this.host.toast(body.type === 'undo' ? 'Undo' : body.type === 'redo' ? 'Redo' : 'Note', res.data.note, 'Nothing else changed.', 'info');
+      this.log.ack(opId, res.data.version);
+      this.finish(opId, res.data);
     });
   }
 
-  private override(labelId: string, p: { colour?: string; visible?: boolean }): number {
-    const token = ++this.overrideToken;
-    this.overrides.set(labelId, { ...this.overrides.get(labelId), ...p, token });
+  /** The op's fate is known: dropped when refused; whoever waits hears of it. */
+  private finish(opId: string, res: { version: number; note?: string } | null): void {
+    if (res === null) this.log.drop(opId);
+    this.failTitles.delete(opId);
+    const resolve = this.waiters.get(opId);
+    this.waiters.delete(opId);
     this.refresh();
-    return token;
+    resolve?.(res);
   }
 
-  private clearOverride(labelId: string, token: number): void {
-    if (this.overrides.get(labelId)?.token !== token) return; // a newer edit is still pending
-    this.overrides.delete(labelId);
-    this.refresh();
+  /** Waiters whose op the log now holds as confirmed. */
+  private settleWaiters(): void {
+    for (const [opId, resolve] of [...this.waiters]) {
+      if (this.log.isPending(opId)) continue;
+      this.waiters.delete(opId);
+      this.failTitles.delete(opId);
+      resolve({ version: this.log.find(opId)?.version ?? this.log.version });
+    }
   }
 
   /** Rebuild the snapshot from the folded log (after an op, a join, an optimistic edit). */
   private refresh(op?: Op): void {
-    const labels = this.log.labels().map((l) => this.row(l));
+    const pendingIds = new Set<string>();
+    for (const p of this.log.pending) {
+      if (p.body.type === 'label.create') pendingIds.add(p.body.labelId);
+      else if (p.body.type === 'sel.add') pendingIds.add(p.body.sel.id);
+    }
+    const labels = this.log.labels().map((l) => this.row(l, pendingIds));
     let active = this.state.activeLabelId;
     if (!active || !labels.some((l) => l.id === active)) {
       active = labels[labels.length - 1]?.id ?? null;
       this.chosenSelId = null;
     }
-    for (const id of [...this.overrides.keys()]) if (!labels.some((l) => l.id === id)) this.overrides.delete(id);
+    for (const id of [...this.liveColour.keys()]) if (!labels.some((l) => l.id === id)) this.liveColour.delete(id);
     const isolated = this.state.isolated && labels.some((l) => l.id === this.state.isolated) ? this.state.isolated : null;
-    this.patch({ labels, version: this.log.version, activeLabelId: active, isolated });
+    this.patch({ labels, version: this.log.version, activeLabelId: active, isolated, pending: this.log.pending.length });
     this.syncActiveSelection(op);
     this.host.paletteChanged();
   }
 
-  private row(l: LabelState): LabelRow {
-    const o = this.overrides.get(l.id);
+  private authorName(userId: string): string {
+    return this.log.authorName(userId) ?? this.host.userName?.(userId) ?? userId;
+  }
+
+  private row(l: LabelState, pendingIds: ReadonlySet<string>): LabelRow {
     return {
       id: l.id,
       name: l.name,
-      colour: o?.colour ?? l.colour,
-      visible: o?.visible ?? l.visible,
+      colour: this.liveColour.get(l.id) ?? l.colour,
+      visible: l.visible,
       combine: l.combine,
+      createdBy: this.authorName(l.createdBy),
+      pending: pendingIds.has(l.id),
       selections: l.selections.map((s) => ({
         id: s.id,
         kind: s.kind,
         mode: s.mode,
         theta: s.theta,
-        author: this.log.authorName(s.author),
+        author: this.authorName(s.author),
+        pending: pendingIds.has(s.id),
         detail: s.kind === 'click' ? `(${s.query.x}, ${s.query.y}) t ${s.query.t.toFixed(2)}` : s.kind === 'text' ? `“${s.query.text}”` : `${s.query.spans.length} rows`,
       })),
     };

@@ -13,6 +13,13 @@
 // decoded and drawn by the stage's overlay shader with a palette built from the room's labels,
 // so recolouring or hiding a label redraws without asking the server.
 //
+// Presence (presence.ts): after the room join, this client's cursor (pointer over the frame, as
+// a fraction of it), camera, t and playing go out as `presence:set` (throttled); others'
+// entries come back as `presence` / `presence:leave`. Their cursors are drawn over the frame
+// (Viewer.tsx) and their cameras as frustums in the stage. Following someone moves this
+// camera (and t) to theirs until the user moves the camera. With "sync time" on, play, pause,
+// seek and speed go out as `time:sync` and the room's `time` is adopted.
+//
 // Bake (dynamic scenes with a deformation network): `scene:bake` -> {jobId} -> `job:progress`
 // ... -> `job:done`; on success the snapshot's scene says `baked`.
 import { io, type Socket } from 'socket.io-client';
@@ -27,14 +34,17 @@ import {
   type JobDone,
   type JobProgress,
   type JobStarted,
+  type PresenceEntry,
   type ServerToClient,
   type StageTimings,
+  type TimeSync,
   type ViewRequest,
 } from '../../server/protocol';
 import { AnnotationSession } from './annotation';
 import type { UserIdentity } from './identity';
 import { buildPalette, countOverlay, decodeFrameLabels, type LabelMask, type OverlayCounts } from './overlay';
 import { PointerTools, type FrameView } from './pointer-tools';
+import { cursorViews, PresenceSession } from './presence';
 import { SERVER_URL, pageToken } from '../lib/server-url';
 import { hintFor } from './error-hints';
 import { ViewerStage, type ReferenceRect } from './stage';
@@ -111,6 +121,19 @@ export interface SplatsyncTestHook {
   version: number;
   /** Label texels (1..254) and preview texels (255) of the last displayed frame. */
   lastOverlay: OverlayCounts;
+  /** This client's ops the server has not confirmed yet. */
+  pending: number;
+  /** This connection's presence id (after the room join). */
+  sid: string | null;
+  /** Everyone else in the room. */
+  presence: { sid: string; userId: string; name: string; colour: string; role: string; camera: boolean; cursor: { x: number; y: number; world: boolean } | null; t: number; playing: boolean }[];
+  /** The sid this viewer follows, or null. */
+  followed: string | null;
+  /** Sids with a frustum in the stage. */
+  frustums: string[];
+  /** Others' cursors drawn over the frame (CSS px in the stage area). */
+  cursors: { sid: string; x: number; y: number }[];
+  syncTime: boolean;
 }
 
 declare global {
@@ -151,7 +174,12 @@ export class ViewerSession {
   private tools: PointerTools | null = null;
   /** Labels and selections of the room (its own store for React). */
   readonly annot: AnnotationSession;
-  private readonly hook: SplatsyncTestHook = { framesShown: 0, lastFrame: null, labels: [], version: 0, lastOverlay: { labelPixels: 0, previewPixels: 0 } };
+  /** Others in the room, following, shared time (its own store for React). */
+  readonly presence: PresenceSession;
+  private readonly hook: SplatsyncTestHook = {
+    framesShown: 0, lastFrame: null, labels: [], version: 0, lastOverlay: { labelPixels: 0, previewPixels: 0 },
+    pending: 0, sid: null, presence: [], followed: null, frustums: [], cursors: [], syncTime: false,
+  };
   private joined = false;
   private disposed = false;
 
@@ -161,6 +189,10 @@ export class ViewerSession {
   private lastSentKey = '';
   private lastSentMoving = false;
   private lastChangeAt = -Infinity;
+  /** The camera of the last view request (what this client's presence says it looks through). */
+  private lastSentCamera: ViewRequest['camera'] | null = null;
+  /** The followed camera last jumped to (a cursor-only update of theirs moves nothing). */
+  private followKey = '';
   private dragging = false;
   private scrubbing = false;
 
@@ -194,7 +226,20 @@ export class ViewerSession {
       toast: (title, message, hint, kind) => this.toast(title, message, hint, kind),
       paletteChanged: () => this.updatePalette(),
       identityChanged: (user) => this.reconnectAs(user),
+      roomJoined: (snap) => {
+        this.presence.onJoined(snap);
+        this.presence.update({ camera: this.lastSentCamera, t: this.state.t, playing: this.state.playing, cursor: null });
+      },
+      userName: (id) => this.presence.nameOf(id),
     });
+    this.presence = new PresenceSession({
+      socket: () => this.socket,
+      changed: () => this.updatePresenceDrawing(),
+      followTo: (e, start) => this.followTo(e, start),
+      adoptTime: (t, playing, rate) => this.adoptTime(t, playing, rate),
+      localTime: () => this.localTime(),
+    });
+    this.presence.subscribe(() => this.updatePresenceHook());
   }
 
   // ---- React store -------------------------------------------------------------------------
@@ -225,6 +270,9 @@ export class ViewerSession {
     socket.on('job:progress', this.onJobProgress);
     socket.on('job:done', this.onJobDone);
     socket.on('op', this.annot.onOp);
+    socket.on('presence', this.presence.onPresence);
+    socket.on('presence:leave', this.presence.onLeave);
+    socket.on('time', this.presence.onTime);
     this.raf = requestAnimationFrame(this.loop);
     window.__splatsync = this.hook;
   }
@@ -247,6 +295,7 @@ export class ViewerSession {
     cancelAnimationFrame(this.raf);
     for (const timer of this.toastTimers.values()) clearTimeout(timer);
     this.annot.dispose();
+    this.presence.dispose();
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
     this.socket = null;
@@ -261,6 +310,7 @@ export class ViewerSession {
     try {
       stage = new ViewerStage(canvas, {
         onUserCamera: () => {
+          if (this.presence.getSnapshot().followed) this.presence.follow(null); // moving myself ends following
           this.lastChangeAt = performance.now();
           this.viewDirty = true;
           this.needsRender = true;
@@ -288,6 +338,17 @@ export class ViewerSession {
       },
     });
     this.tools = tools;
+    // my cursor for the others: where the pointer is on the frame, as a fraction of it
+    const onPointer = (e: PointerEvent) => {
+      const r = canvas.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) return;
+      const x = (e.clientX - r.left) / r.width;
+      const y = (e.clientY - r.top) / r.height;
+      this.presence.update({ cursor: x >= 0 && y >= 0 && x <= 1 && y <= 1 ? { x, y } : null });
+    };
+    const onPointerLeave = () => this.presence.update({ cursor: null });
+    canvas.addEventListener('pointermove', onPointer);
+    canvas.addEventListener('pointerleave', onPointerLeave);
     const resize = () => {
       const r = container.getBoundingClientRect();
       if (stage.resize(r.width, r.height, window.devicePixelRatio || 1)) {
@@ -295,6 +356,7 @@ export class ViewerSession {
         this.needsRender = true;
         if (this.state.viewIndex !== null) this.patch({ viewRect: stage.referenceRect() });
       }
+      this.updatePresenceDrawing();
     };
     const observer = new ResizeObserver(resize);
     observer.observe(container);
@@ -305,6 +367,8 @@ export class ViewerSession {
     return () => {
       observer.disconnect();
       window.removeEventListener('resize', resize);
+      canvas.removeEventListener('pointermove', onPointer);
+      canvas.removeEventListener('pointerleave', onPointerLeave);
       tools.dispose();
       if (this.tools === tools) this.tools = null;
       if (this.stage === stage) this.stage = null;
@@ -330,6 +394,7 @@ export class ViewerSession {
     this.lastChangeAt = performance.now();
     this.viewDirty = true;
     this.patch({ t: clamped, viewIndex: null, viewRect: null });
+    this.shareTime();
   }
 
   /** The time slider is being dragged (frames may be rendered at reduced resolution meanwhile). */
@@ -343,6 +408,8 @@ export class ViewerSession {
     if (playing === this.state.playing) return;
     this.lastChangeAt = performance.now();
     this.patch({ playing, ...(playing ? { viewIndex: null, viewRect: null } : {}) });
+    this.presence.update({ playing, t: this.state.t });
+    this.shareTime();
   }
 
   togglePlay(): void {
@@ -350,7 +417,19 @@ export class ViewerSession {
   }
 
   setSpeed(speed: number): void {
-    if (speed > 0 && Number.isFinite(speed)) this.patch({ speed });
+    if (!(speed > 0 && Number.isFinite(speed)) || speed === this.state.speed) return;
+    this.patch({ speed });
+    this.shareTime();
+  }
+
+  /** "Sync time": share play, pause, seek and speed with the room (and follow its clock). */
+  setSyncTime(on: boolean): void {
+    this.presence.setSyncTime(on);
+  }
+
+  /** Follow this user's camera and time (null: stop). */
+  follow(sid: string | null): void {
+    this.presence.follow(sid);
   }
 
   /** Jump to the previous (-1) or next (+1) distinct dataset view time. */
@@ -373,6 +452,7 @@ export class ViewerSession {
     const scene = this.state.scene;
     const view = scene?.views[index];
     if (!scene || !view) return;
+    this.presence.follow(null);
     this.setPlaying(false);
     if (this.stage) {
       this.stage.jumpTo(view.camera, scene.home.target, scene.home.up);
@@ -381,11 +461,13 @@ export class ViewerSession {
     this.viewDirty = true;
     this.needsRender = true;
     this.patch({ t: scene.dynamic ? Math.min(1, Math.max(0, view.time)) : this.state.t, viewIndex: index, viewRect: this.stage?.referenceRect() ?? null });
+    this.shareTime();
   }
 
   goHome(): void {
     const scene = this.state.scene;
     if (!scene || !this.stage) return;
+    this.presence.follow(null);
     this.applyHome(scene);
     this.patch({ viewIndex: null, viewRect: null });
   }
@@ -432,6 +514,7 @@ export class ViewerSession {
     this.latency.reset();
     this.sentViews.clear();
     this.annot.onDisconnect();
+    this.presence.onDisconnect();
     if ((this.state.bake.phase === 'starting' || this.state.bake.phase === 'running') && !this.disposed) {
       // the job reports to the socket that started it: the next connection hears nothing of it
       this.bakeFailed('Lost track of the bake', 'The connection dropped while baking; the server may still finish the bake.', 'Reload the page in a while: a baked scene shows no Bake button.');
@@ -570,6 +653,8 @@ export class ViewerSession {
       if (bitmap) {
         this.lastMask = mask;
         this.updatePalette(false);
+        const view = this.sentViews.get(f.viewSeq);
+        if (view) this.stage?.setFrameCamera(view.camera); // 3D content drawn as this frame was
         if (this.stage) this.stage.showFrame(bitmap, mask);
         else bitmap.close();
         this.displayed(f, mask);
@@ -592,6 +677,7 @@ export class ViewerSession {
     this.hook.lastFrame = { seq: f.seq, viewSeq: f.viewSeq, width: f.width, height: f.height, t: f.t };
     this.hook.lastOverlay = countOverlay(mask);
     this.needsRender = false; // showFrame just drew
+    this.updatePresenceDrawing();
     this.updateHud(now);
   }
 
@@ -625,6 +711,7 @@ export class ViewerSession {
       if (t > 1) t -= Math.floor(t);
       this.viewDirty = true;
       this.patch({ t });
+      this.presence.update({ t });
     }
     this.sendView(now);
     if (this.needsRender && this.stage) {
@@ -648,9 +735,96 @@ export class ViewerSession {
     this.lastSentMoving = moving;
     const req: ViewRequest = { seq: ++this.seq, camera, t: this.state.t, moving };
     socket.emit('view:set', req);
+    this.lastSentCamera = camera;
+    this.presence.update({ camera, t: req.t, playing: this.state.playing });
     this.sentViews.set(req.seq, { camera, t: req.t });
     if (this.sentViews.size > 256) this.sentViews.delete(this.sentViews.keys().next().value!);
     this.latency.sent(req.seq, now);
+  }
+
+  // ---- presence ----------------------------------------------------------------------------
+
+  /** Follow: this camera (and t) to the followed user's (called on each of their updates). */
+  private followTo(e: PresenceEntry, start: boolean): void {
+    const scene = this.state.scene;
+    const stage = this.stage;
+    if (!scene || !stage) return;
+    if (start) this.followKey = '';
+    const key = JSON.stringify([e.sid, e.camera]);
+    if (e.camera && key !== this.followKey) {
+      this.followKey = key;
+      stage.jumpTo(e.camera, scene.home.target, scene.home.up);
+      this.lastChangeAt = performance.now(); // frames follow at the moving resolution, then settle
+      this.viewDirty = true;
+      this.needsRender = true;
+    }
+    const t = scene.dynamic ? Math.min(1, Math.max(0, e.t)) : this.state.t;
+    if (t !== this.state.t || this.state.playing || this.state.viewIndex !== null) {
+      this.viewDirty = true;
+      this.patch({ t, playing: false, viewIndex: null, viewRect: null });
+    }
+    this.updatePresenceDrawing();
+  }
+
+  private localTime(): TimeSync {
+    return { t: this.state.t, playing: this.state.playing, rate: this.state.speed / LOOP_SECONDS };
+  }
+
+  /** My play / pause / seek / speed: to the room when sync time is on. */
+  private shareTime(): void {
+    this.presence.sendTime(this.localTime());
+  }
+
+  /** The room's clock (sync time on): adopt it without sending it back. */
+  private adoptTime(t: number, playing: boolean, rate: number): void {
+    const dynamic = this.state.scene?.dynamic ?? false;
+    const p: Partial<ViewerSnapshot> = { playing: dynamic && playing, viewIndex: null, viewRect: null };
+    if (dynamic) p.t = Math.min(1, Math.max(0, t));
+    if (rate > 0) p.speed = rate * LOOP_SECONDS;
+    this.lastChangeAt = performance.now();
+    this.viewDirty = true;
+    this.patch(p);
+  }
+
+  /** Frustums for everyone else with a camera (not the one I follow: that is my own view), and cursors. */
+  private updatePresenceDrawing(): void {
+    const stage = this.stage;
+    const scene = this.state.scene;
+    if (stage && scene) {
+      const followed = this.presence.getSnapshot().followed;
+      const depth = frustumDepth(scene);
+      // not whom I follow, nor anyone looking from where I look (someone following me): their
+      // frustum would only outline my own view
+      const mine = this.shownView?.camera ?? null;
+      const specs = this.presence.entries
+        .filter((e) => e.camera && e.sid !== followed && !(mine && distance(cameraCentre(e.camera), cameraCentre(mine)) < depth * 0.05))
+        .map((e) => ({ sid: e.sid, colour: e.colour, camera: e.camera! }));
+      if (stage.setFrustums(specs, depth)) this.needsRender = true;
+      this.hook.frustums = stage.frustumSids();
+    }
+    this.updateCursors();
+  }
+
+  private updateCursors(): void {
+    const stage = this.stage;
+    if (!stage) return;
+    const p = this.presence.getSnapshot();
+    const canvas = stage.canvas;
+    const camera = this.shownView?.camera ?? null;
+    const cursors = cursorViews(p.entries, camera, canvas.clientWidth, canvas.clientHeight, p.followed, p.followed ? stage.referenceRect() : null);
+    this.presence.setCursors(cursors);
+  }
+
+  private updatePresenceHook(): void {
+    const p = this.presence.getSnapshot();
+    this.hook.sid = p.sid;
+    this.hook.followed = p.followed;
+    this.hook.syncTime = p.syncTime;
+    this.hook.presence = p.entries.map((e) => ({
+      sid: e.sid, userId: e.userId, name: e.name, colour: e.colour, role: e.role, camera: e.camera !== null, t: e.t, playing: e.playing,
+      cursor: e.cursor ? { x: e.cursor.x, y: e.cursor.y, world: e.cursor.world !== null } : null,
+    }));
+    this.hook.cursors = p.cursors.map((c) => ({ sid: c.sid, x: c.x, y: c.y }));
   }
 
   // ---- errors ------------------------------------------------------------------------------
@@ -665,6 +839,7 @@ export class ViewerSession {
     buildPalette(this.lastMask?.order ?? [], this.annot.paletteLabels(), a.isolated, this.palette);
     this.hook.labels = this.annot.testLabels();
     this.hook.version = a.version;
+    this.hook.pending = a.pending;
     this.stage?.setPalette(this.palette, redraw);
   }
 
@@ -679,4 +854,18 @@ export class ViewerSession {
       this.patch({ toasts: [...this.state.toasts.slice(-3), { id, kind, title, message, hint, count: 1 }] });
     }
   }
+}
+
+/** World position of an OpenCV camera: -R^T t. */
+function cameraCentre(cam: { worldToCamera: readonly number[] }): [number, number, number] {
+  const m = cam.worldToCamera;
+  return [0, 1, 2].map((i) => -(m[i]! * m[3]! + m[4 + i]! * m[7]! + m[8 + i]! * m[11]!)) as [number, number, number];
+}
+
+const distance = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
+
+/** How deep others' frustums are drawn: a tenth of the home camera's distance to its target. */
+function frustumDepth(scene: SceneInfo): number {
+  const d = distance(cameraCentre(scene.home.camera), scene.home.target);
+  return Number.isFinite(d) && d > 0 ? d * 0.1 : 0.1;
 }

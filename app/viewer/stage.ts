@@ -8,6 +8,10 @@
 // UNPACK_ALIGNMENT 1) and a 256x1 RGBA palette maps index -> colour + opacity; frame.frag fills
 // and outlines the labels. Changing colours or visibility re-uploads only the 1 KiB palette.
 //
+// Others in the room (presence.ts): a small wireframe frustum per user with a camera, in their
+// colour. 3D content is drawn with the camera the frame on screen was requested with (not the
+// one the user is moving right now), so it stays on the picture while a new frame is on its way.
+//
 // Sizes: the canvas' drawing buffer is exactly the camera's width x height in device pixels
 // (renderSize: CSS size x devicePixelRatio capped at 2, sides <= 4096); the CSS size fills the
 // viewer area.
@@ -18,6 +22,8 @@ import {
   DataTexture,
   GLSL3,
   LinearFilter,
+  LineBasicMaterial,
+  LineSegments,
   Mesh,
   NearestFilter,
   RedFormat,
@@ -44,11 +50,19 @@ import {
 } from '../lib/camera-convert';
 import { IntrinsicsCamera } from '../lib/intrinsics-camera';
 import type { LabelMask } from './overlay';
+import { frustumSegments } from './presence';
 
 /** Label fill opacity (the outline is drawn at full strength). */
 export const LABEL_FILL = 0.45;
 
 export type Vec3 = [number, number, number];
+
+/** One other user's camera, drawn as a frustum. */
+export interface FrustumSpec {
+  sid: string;
+  colour: string;
+  camera: CameraJSON;
+}
 
 export interface StageEvents {
   /** The user moved the camera (orbit, pan, zoom). */
@@ -81,6 +95,9 @@ export class ViewerStage {
   private cssSize = { width: 1, height: 1 };
   /** Drawing buffer = camera image size, device pixels. */
   private pixelSize = { width: 1, height: 1 };
+  /** The camera of the frame on screen (3D content is drawn with it), once there is a frame. */
+  private frameCamera: IntrinsicsCamera | null = null;
+  private readonly frustums = new Map<string, { key: string; lines: LineSegments<BufferGeometry, LineBasicMaterial> }>();
   /** True while the stage itself moves the camera, so the change is not reported as the user's. */
   private programmatic = false;
   private disposed = false;
@@ -238,7 +255,72 @@ export class ViewerStage {
   }
 
   render(): void {
-    if (!this.disposed) this.renderer.render(this.scene, this.camera);
+    if (!this.disposed) this.renderer.render(this.scene, this.frameCamera ?? this.camera);
+  }
+
+  /** The camera the frame about to be shown was requested with (null: the live camera). */
+  setFrameCamera(cam: CameraJSON | null): void {
+    if (!cam) {
+      this.frameCamera = null;
+      return;
+    }
+    const near = this.camera.near;
+    const far = this.camera.far;
+    const k = { width: cam.width, height: cam.height, fx: cam.fx, fy: cam.fy, cx: cam.cx, cy: cam.cy };
+    const fc = this.frameCamera ?? new IntrinsicsCamera(k, near, far);
+    fc.near = near;
+    fc.far = far;
+    fc.setIntrinsics(k);
+    const { position, quaternion } = poseFromCameraJSON(cam);
+    fc.position.copy(position);
+    fc.quaternion.copy(quaternion);
+    fc.updateMatrixWorld(true);
+    this.frameCamera = fc;
+  }
+
+  /** Frustums of others' cameras, `depth` world units deep; replaces the previous set. Does not draw; returns whether anything changed. */
+  setFrustums(specs: readonly FrustumSpec[], depth: number): boolean {
+    if (this.disposed) return false;
+    let changed = false;
+    const keep = new Set<string>();
+    for (const f of specs) {
+      keep.add(f.sid);
+      const key = JSON.stringify([f.colour, f.camera, depth]);
+      const old = this.frustums.get(f.sid);
+      if (old?.key === key) continue;
+      changed = true;
+      const positions = frustumSegments(f.camera, depth);
+      if (old) {
+        old.lines.geometry.setAttribute('position', new BufferAttribute(positions, 3));
+        old.lines.geometry.computeBoundingSphere();
+        old.lines.material.color.set(f.colour);
+        old.key = key;
+        continue;
+      }
+      const geometry = new BufferGeometry();
+      geometry.setAttribute('position', new BufferAttribute(positions, 3));
+      const material = new LineBasicMaterial({ color: new Color(f.colour), transparent: true, opacity: 0.95, depthTest: false, depthWrite: false });
+      const lines = new LineSegments(geometry, material);
+      lines.frustumCulled = false;
+      lines.renderOrder = 10;
+      lines.name = `frustum:${f.sid}`;
+      this.scene.add(lines);
+      this.frustums.set(f.sid, { key, lines });
+    }
+    for (const [sid, f] of this.frustums) {
+      if (keep.has(sid)) continue;
+      this.scene.remove(f.lines);
+      f.lines.geometry.dispose();
+      f.lines.material.dispose();
+      this.frustums.delete(sid);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Sids with a frustum in the scene (test hook). */
+  frustumSids(): string[] {
+    return [...this.frustums.keys()];
   }
 
   dispose(): void {
@@ -253,6 +335,11 @@ export class ViewerStage {
     this.paletteTexture.dispose();
     this.quad.geometry.dispose();
     this.quad.material.dispose();
+    for (const f of this.frustums.values()) {
+      f.lines.geometry.dispose();
+      f.lines.material.dispose();
+    }
+    this.frustums.clear();
     this.renderer.dispose();
   }
 

@@ -33,8 +33,16 @@ interface Hook {
 const hook = (): Promise<Hook> => page.evaluate(() => (window as unknown as { __splatsync: Hook }).__splatsync);
 
 async function waitHook(fn: string, timeout = 60_000): Promise<void> {
-  // fn: an expression over `h` (the hook)
-  await page.waitForFunction(`(() => { const h = window.__splatsync; return !!h && (${fn}); })()`, null, { timeout });
+  // fn: an expression over `h` (the hook), evaluated here on polled copies of the hook: the
+  // page's Content-Security-Policy forbids eval there (page.waitForFunction with a string).
+  const pred = new Function('h', `return ${fn};`) as (h: Hook) => unknown;
+  const end = Date.now() + timeout;
+  for (;;) {
+    const h = await hook().catch(() => undefined);
+    if (h && pred(h)) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${fn}`);
+    await page.waitForTimeout(50);
+  }
 }
 
 async function shot(name: string): Promise<Buffer> {
