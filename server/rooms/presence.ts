@@ -55,6 +55,9 @@ export class PresenceHub {
     e.at = now;
     const wait = slot.lastSentAt + MIN_INTERVAL_MS - now;
     if (wait <= 0) {
+      // This relay carries the latest state: a trailing relay still pending would repeat it.
+      if (slot.trailing) clearTimeout(slot.trailing);
+      slot.trailing = null;
       slot.lastSentAt = now;
       return e;
     }
