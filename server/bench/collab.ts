@@ -53,11 +53,20 @@ async function startServer(dataDir: string): Promise<Child> {
 }
 
 async function client(url: string, k: number, room: string, extraAuth: Record<string, unknown>): Promise<{ s: Socket; info: SceneInfo }> {
-  const s = io(url, { auth: { protocol: PROTOCOL_VERSION, user: { id: `bench-${k}`, name: `Bench ${k}` }, ...extraAuth }, transports: ['websocket'], forceNew: true, reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    s.once('connect', () => resolve());
-    s.once('connect_error', reject);
-  });
+  // All bench clients share one address, so they pace themselves under the server's
+  // per-address handshake limit (real participants come from many addresses).
+  let s: Socket;
+  for (let attempt = 0; ; attempt++) {
+    s = io(url, { auth: { protocol: PROTOCOL_VERSION, user: { id: `bench-${k}`, name: `Bench ${k}` }, ...extraAuth }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const err = await new Promise<Error | null>((resolve) => {
+      s.once('connect', () => resolve(null));
+      s.once('connect_error', (e) => resolve(e));
+    });
+    if (!err) break;
+    s.close();
+    if (!/rate_limited/.test(err.message) || attempt > 50) throw err;
+    await sleep(100 + Math.random() * 200);
+  }
   const j = await s.timeout(60_000).emitWithAck('scene:join', { sceneId: 'demo' });
   if (!j.ok) throw new Error(j.message);
   const r = await s.timeout(60_000).emitWithAck('room:join', { room });

@@ -4,7 +4,8 @@
 // - one render at a time on the shared renderer, clients served round-robin; JPEG encoding of
 //   one frame overlaps the next render;
 // - while the camera moves, frames are rendered at a reduced resolution chosen from measured
-//   throughput to hold ~30 fps; 150 ms after the last move the view is rendered at full size.
+//   throughput to hold ~30 fps (the budget is shared by the clients moving at the same time);
+//   150 ms after the last move the view is rendered at full size.
 import type { FramePayload, StageTimings, ViewRequest } from '../protocol/events';
 import { encodeLabelRle } from '../protocol/label-rle';
 import { scaleCamera, unprojectPixel } from '../scene/camera';
@@ -165,9 +166,22 @@ export class FrameScheduler {
     });
   }
 
+  /** Clients whose camera moved recently: they share the renderer, round-robin. */
+  private movingClients(now: number): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (now - c.lastViewAt < 2 * IDLE_FULL_RES_MS) n++;
+    return Math.max(1, n);
+  }
+
+  /**
+   * Resolution scale for a frame while its camera moves: the renderer's measured cost per
+   * megapixel against the frame budget, shared by every client moving at the same time (ten
+   * people orbiting at once each get smaller frames, at about the rate one person would).
+   */
   private chooseScale(width: number, height: number): number {
     const mpx = (width * height) / 1e6;
-    const s = Math.sqrt(FRAME_BUDGET_MS / Math.max(1e-3, this.msPerMpx * mpx));
+    const budget = FRAME_BUDGET_MS / this.movingClients(performance.now());
+    const s = Math.sqrt(budget / Math.max(1e-3, this.msPerMpx * mpx));
     return Math.min(1, Math.max(MIN_SCALE, s));
   }
 
