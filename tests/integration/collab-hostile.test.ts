@@ -197,3 +197,30 @@ test('bad presence updates are refused with a message', async () => {
   a.disconnect();
 });
 
+
+test('conflicts: an edit of a label someone deleted is refused with why; undo of an op whose label is gone does nothing and says so; both see the same', async () => {
+  const a = new RoomClient(srv.url, { id: 'u-ca', name: 'Cam' }, 'demo', 'conflicts');
+  const b = new RoomClient(srv.url, { id: 'u-cb', name: 'Dot' }, 'demo', 'conflicts');
+  await a.connect();
+  await b.connect();
+  assert.ok((await a.submit('c1', { type: 'label.create', labelId: 'cup', name: 'cup', colour: '#112233' })).ok);
+  assert.ok((await b.submit('c2', { type: 'edit.set', labelId: 'cup', patch: { tint: '#ff0000' } })).ok);
+  // A deletes while B renames: whichever the server orders second meets the other's result.
+  const [del, ren] = await Promise.all([
+    a.submit('c3', { type: 'label.delete', labelId: 'cup' }),
+    b.submit('c4', { type: 'label.update', labelId: 'cup', patch: { name: 'mug' } }),
+  ]);
+  assert.ok(del.ok);
+  if (!ren.ok) assert.match(ren.message, /label cup does not exist \(it may have been deleted by someone else\)/);
+  // B undoes its latest op (the rename if it landed, else the tint): the label is gone, so the
+  // undo is accepted, changes nothing, and says so.
+  const undo = await b.submit('c5', { type: 'undo' });
+  assert.ok(undo.ok);
+  assert.match((undo.ok && undo.data.note) || '', /did nothing: its label no longer exists/);
+  await a.waitFor(b.version);
+  await b.waitFor(a.version);
+  assert.equal(stateDigest(a.state), stateDigest(b.state));
+  assert.equal(a.state.labels.size, 0);
+  a.disconnect();
+  b.disconnect();
+});
