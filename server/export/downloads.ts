@@ -83,7 +83,8 @@ export class Downloads {
     await mkdir(this.dir, { recursive: true });
     const work = await mkdtemp(path.join(os.tmpdir(), 'splatsync-ply-'));
     try {
-      const base = opts.label ? `${opts.sceneId}-${safeName(opts.label)}` : `${opts.sceneId}-edited`;
+      const labelName = opts.label ? (opts.state.labels.get(opts.label)?.name ?? opts.label) : null;
+      const base = labelName ? `${opts.sceneId}-${safeName(labelName)}` : `${opts.sceneId}-edited`;
       const res = await exportScenePly({
         scenes: opts.scenes, sceneId: opts.sceneId, roomId: opts.roomId, state: opts.state, label: opts.label, features: opts.features,
         out: path.join(work, `${base}.ply`), backend: opts.backend, onProgress: (f, m) => opts.onProgress(f * 0.9, m),
