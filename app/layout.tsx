@@ -1,6 +1,8 @@
-// Server side: the root layout (dark theme for every page).
+// Server side: the root layout (dark theme for every page). AuthProvider adds Clerk's provider
+// and sign-in in Clerk mode only (app/lib/auth-client.ts).
 import type { Metadata, Viewport } from 'next';
 import type { ReactNode } from 'react';
+import { AuthProvider } from './lib/AuthProvider';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -16,7 +18,9 @@ export const viewport: Viewport = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <AuthProvider>{children}</AuthProvider>
+      </body>
     </html>
   );
 }

@@ -6,6 +6,10 @@
 // client's hover preview). A labelled texel is tinted with its colour at uLabelFill; where the
 // index differs from a neighbour one canvas pixel away, a near-opaque outline is drawn on both
 // sides of the boundary (1-2 px).
+//
+// Photo (mask vs photo, app/viewer/photo.ts): at a dataset view the dataset's own photo can
+// replace the frame inside the view's rectangle uPhotoRect (uv: left, top, width, height), over
+// the background where the photo is transparent; the label overlay is drawn on top the same way.
 precision highp float;
 
 uniform sampler2D uFrame;
@@ -17,6 +21,9 @@ uniform bool uHasLabels;
 uniform float uLabelFill;
 /** One canvas pixel in uv units. */
 uniform vec2 uPixel;
+uniform sampler2D uPhoto;
+uniform bool uHasPhoto;
+uniform vec4 uPhotoRect;
 
 in vec2 vUv;
 out vec4 outColor;
@@ -34,6 +41,13 @@ vec4 paletteAt(int k) {
 
 void main() {
   vec3 color = uHasFrame ? texture(uFrame, vUv).rgb : uBackground;
+  if (uHasPhoto) {
+    vec2 p = (vUv - uPhotoRect.xy) / uPhotoRect.zw;
+    if (p.x >= 0.0 && p.y >= 0.0 && p.x <= 1.0 && p.y <= 1.0) {
+      vec4 photo = texture(uPhoto, p);
+      color = mix(uBackground, photo.rgb, photo.a);
+    }
+  }
   if (uHasLabels) {
     int k = labelAt(vUv);
     vec4 own = k > 0 ? paletteAt(k) : vec4(0.0);

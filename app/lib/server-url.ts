@@ -19,3 +19,22 @@ export function pageToken(): string | undefined {
 export function tokenQuery(token: string | undefined): string {
   return token ? `?token=${encodeURIComponent(token)}` : '';
 }
+
+/** The room of this page's share link (`?room=`), if any. Browser only. */
+export function pageRoom(): string | undefined {
+  if (typeof window === 'undefined') return undefined;
+  const room = new URLSearchParams(window.location.search).get('room');
+  return room && /^[A-Za-z0-9_-]{1,40}$/.test(room) ? room : undefined;
+}
+
+/**
+ * `?room=...&token=...` for in-app links, so a share link's token and room survive navigation
+ * (a link for one room opens only that room); '' when there is neither.
+ */
+export function shareQuery(token: string | undefined, room: string | undefined): string {
+  const q = new URLSearchParams();
+  if (room) q.set('room', room);
+  if (token) q.set('token', token);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,10 +1,12 @@
 'use client';
 // Client side: the list of scenes on the server (GET /api/scenes -> [{id, name, count, dynamic,
-// featureDim}]), each linking to its viewer /s/<id>, keeping the page's ?token= for share links;
-// above it the "Import scene" panel (a finished import re-fetches the list and marks the new scene).
+// featureDim}]), each linking to its viewer /s/<id>, keeping the page's ?token= (and ?room=) of
+// its share link; above it the "Import scene" panel (a finished import re-fetches the list and marks the new scene).
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiUrl, pageToken, tokenQuery } from '../lib/server-url';
+import { AuthSlot } from '../lib/AuthProvider';
+import { authHeaders } from '../lib/auth-client';
+import { apiUrl, pageRoom, pageToken, shareQuery, tokenQuery } from '../lib/server-url';
 import { ImportPanel } from './ImportPanel';
 
 export interface SceneSummary {
@@ -33,6 +35,7 @@ function isSummary(x: unknown): x is SceneSummary {
 export function SceneList() {
   const [state, setState] = useState<LoadState>({ kind: 'loading' });
   const [token, setToken] = useState<string | undefined>(undefined);
+  const [room, setRoom] = useState<string | undefined>(undefined);
   const [fresh, setFresh] = useState<string | null>(null);
   const ctrlRef = useRef<AbortController | null>(null);
 
@@ -40,7 +43,9 @@ export function SceneList() {
     ctrlRef.current?.abort();
     const ctrl = new AbortController();
     ctrlRef.current = ctrl;
-    fetch(apiUrl(`/api/scenes${tokenQuery(tok)}`), { signal: ctrl.signal, headers: { accept: 'application/json' }, cache: 'no-store' })
+    // Clerk mode: the session token goes along (authHeaders waits for the sign-in)
+    authHeaders()
+      .then((auth) => fetch(apiUrl(`/api/scenes${tokenQuery(tok)}`), { signal: ctrl.signal, headers: { accept: 'application/json', ...auth }, cache: 'no-store' }))
       .then(async (res) => {
         if (!res.ok) throw new Error(`GET /api/scenes answered ${res.status} ${res.statusText}`);
         const body: unknown = await res.json();
@@ -56,6 +61,7 @@ export function SceneList() {
   useEffect(() => {
     const tok = pageToken();
     setToken(tok);
+    setRoom(pageRoom());
     load(tok);
     return () => ctrlRef.current?.abort();
   }, [load]);
@@ -75,6 +81,8 @@ export function SceneList() {
         <span className="brand">Splatsync</span>
         <span className="sep">/</span>
         <span className="scene-name">Scenes</span>
+        <span className="grow" />
+        <AuthSlot />
       </header>
       <main className="scene-list-wrap">
         <ImportPanel token={token} onImported={onImported} sceneName={sceneName} />
@@ -105,7 +113,7 @@ export function SceneList() {
               <li key={s.id}>
                 <Link
                   className={`scene-card ${s.id === fresh ? 'scene-card-fresh' : ''}`}
-                  href={`/s/${encodeURIComponent(s.id)}${tokenQuery(token)}`}
+                  href={`/s/${encodeURIComponent(s.id)}${shareQuery(token, room)}`}
                   data-testid="scene-card"
                   data-scene-id={s.id}
                 >

@@ -17,6 +17,7 @@ import {
   type JobStarted,
   type ServerToClient,
 } from '../../server/protocol';
+import { clerkHandshake } from '../lib/auth-client';
 import { SERVER_URL, pageToken } from '../lib/server-url';
 import { hintFor } from '../viewer/error-hints';
 
@@ -119,7 +120,9 @@ export class ImportSession {
     let socket = this.socket;
     if (!socket) {
       const token = pageToken();
-      const opts = { auth: { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}) } };
+      const base = { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}) };
+      // a function: a fresh Clerk session token at every (re)connect in Clerk mode (auth-client.ts)
+      const opts = { auth: (cb: (data: object) => void) => void clerkHandshake().then((extra) => cb({ ...base, ...extra }), () => cb(base)) };
       socket = SERVER_URL ? io(SERVER_URL, opts) : io(opts);
       this.socket = socket;
       socket.on('job:progress', (p) => this.onProgress(p));

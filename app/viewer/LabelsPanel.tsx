@@ -2,9 +2,11 @@
 // Client side: the left "Labels" panel. Labels in room order with colour swatch (recolour),
 // name (double-click to rename), show/hide, isolate (client only) and delete; "+ New label";
 // the active label's selections (kind, mode, θ, author) with remove buttons, and how its
-// clicks combine. All changes go through the AnnotationSession.
+// clicks combine, and its appearance edits (LabelAppearance.tsx). All changes go through the
+// AnnotationSession.
 import { useEffect, useRef, useState } from 'react';
 import type { AnnotationSession, AnnotationSnapshot, LabelRow, SelectionRow } from './annotation';
+import { AppearanceBadge, LabelAppearance } from './LabelAppearance';
 
 function EyeIcon({ open }: { open: boolean }) {
   return (
@@ -25,7 +27,7 @@ function IsolateIcon() {
 }
 
 /** Colour input: live preview while picking (input), committed when the picker closes (change). */
-function ColourSwatch({ label, annot }: { label: LabelRow; annot: AnnotationSession }) {
+function ColourSwatch({ label, annot, edit }: { label: LabelRow; annot: AnnotationSession; edit: boolean }) {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -34,6 +36,7 @@ function ColourSwatch({ label, annot }: { label: LabelRow; annot: AnnotationSess
     el.addEventListener('change', onChange);
     return () => el.removeEventListener('change', onChange);
   }, [annot, label.id]);
+  if (!edit) return <span className="swatch" style={{ background: label.colour }} />;
   return (
     <label className="swatch" style={{ background: label.colour }} title="Recolour" onClick={(e) => e.stopPropagation()}>
       <input
@@ -48,7 +51,7 @@ function ColourSwatch({ label, annot }: { label: LabelRow; annot: AnnotationSess
   );
 }
 
-function LabelName({ label, annot }: { label: LabelRow; annot: AnnotationSession }) {
+function LabelName({ label, annot, edit }: { label: LabelRow; annot: AnnotationSession; edit: boolean }) {
   const [editing, setEditing] = useState(false);
   if (editing) {
     return (
@@ -76,7 +79,7 @@ function LabelName({ label, annot }: { label: LabelRow; annot: AnnotationSession
     );
   }
   return (
-    <span className="label-name" data-testid="label-name" title="Double-click to rename" onDoubleClick={() => setEditing(true)}>
+    <span className="label-name" data-testid="label-name" title={edit ? 'Double-click to rename' : label.name} onDoubleClick={() => edit && setEditing(true)}>
       {label.name}
     </span>
   );
@@ -88,8 +91,10 @@ function kindText(s: SelectionRow): string {
 
 function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationSnapshot; annot: AnnotationSession }) {
   const hist = snap.histogram;
+  const edit = snap.role !== 'viewer';
   return (
     <div className="sel-list" data-testid="selections">
+      {edit && (
       <div className="combine" role="group" aria-label="combine clicks">
         <span className="muted small">combine</span>
         {(['union', 'mean'] as const).map((c) => (
@@ -105,6 +110,7 @@ function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationS
           </button>
         ))}
       </div>
+      )}
       {label.selections.length === 0 && (
         <div className="muted small sel-empty">{snap.semanticNote ? 'Brush (B) or box (X) the object.' : 'Click the object, type a query, or brush (B) / box (X) it.'}</div>
       )}
@@ -124,6 +130,7 @@ function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationS
             <span className="sel-theta mono">{s.kind === 'region' ? '' : `θ ${s.theta.toFixed(2)}`}</span>
             <span className="sel-author">{s.author}</span>
             {active && hist && hist.selId === s.id && <span className="sel-count mono" data-testid="sel-count">{hist.count.toLocaleString('en-US')}</span>}
+            {edit && (
             <button
               className="icon-btn icon-btn-sm"
               data-testid="sel-remove"
@@ -136,6 +143,7 @@ function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationS
             >
               ×
             </button>
+            )}
           </div>
         );
       })}
@@ -144,21 +152,25 @@ function Selections({ label, snap, annot }: { label: LabelRow; snap: AnnotationS
 }
 
 export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: AnnotationSession }) {
+  // viewers see the labels (and may isolate one on their screen) but change nothing
+  const edit = snap.role !== 'viewer';
   return (
     <aside className="labels-panel" data-testid="labels-panel" aria-label="labels">
       <div className="labels-head">
         <span className="panel-title">Labels</span>
         <span className="grow" />
-        <button className="btn btn-ghost btn-sm" data-testid="new-label" title="New label (N)" disabled={!snap.canEdit} onClick={() => void annot.createLabel()}>
-          + New label
-        </button>
+        {edit && (
+          <button className="btn btn-ghost btn-sm" data-testid="new-label" title="New label (N)" disabled={!snap.canEdit} onClick={() => void annot.createLabel()}>
+            + New label
+          </button>
+        )}
       </div>
       {!snap.joined && (
         <div className="muted small labels-empty">{snap.canEdit ? 'Reconnecting… edits made meanwhile are sent when the connection is back.' : 'Opening the room…'}</div>
       )}
       {snap.joined && snap.labels.length === 0 && (
         <div className="muted small labels-empty">
-          {snap.semanticNote ? 'No labels yet. Brush (B) or box (X) an object to start one, or press N.' : 'No labels yet. Click on an object to start one, or press N.'}
+          {!edit ? 'No labels yet. Annotators\' labels show up here as they make them.' : snap.semanticNote ? 'No labels yet. Brush (B) or box (X) an object to start one, or press N.' : 'No labels yet. Click on an object to start one, or press N.'}
         </div>
       )}
       <ul className="labels">
@@ -175,9 +187,11 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
                 aria-current={active}
                 onClick={() => annot.activate(l.id)}
               >
-                <ColourSwatch label={l} annot={annot} />
-                <LabelName label={l} annot={annot} />
+                <ColourSwatch label={l} annot={annot} edit={edit} />
+                <LabelName label={l} annot={annot} edit={edit} />
                 <span className="muted small label-sels">{l.selections.length || ''}</span>
+                <AppearanceBadge label={l} />
+                {edit && (
                 <button
                   className={`icon-btn icon-btn-sm ${l.visible ? '' : 'off'}`}
                   data-testid="label-eye"
@@ -191,6 +205,7 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
                 >
                   <EyeIcon open={l.visible} />
                 </button>
+                )}
                 <button
                   className={`icon-btn icon-btn-sm ${snap.isolated === l.id ? 'on' : ''}`}
                   data-testid="label-isolate"
@@ -204,6 +219,7 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
                 >
                   <IsolateIcon />
                 </button>
+                {edit && (
                 <button
                   className="icon-btn icon-btn-sm danger"
                   data-testid="label-delete"
@@ -216,8 +232,10 @@ export function LabelsPanel({ snap, annot }: { snap: AnnotationSnapshot; annot: 
                 >
                   ×
                 </button>
+                )}
               </div>
               {active && <Selections label={l} snap={snap} annot={annot} />}
+              {active && edit && <LabelAppearance label={l} annot={annot} canEdit={snap.canEdit} />}
             </li>
           );
         })}

@@ -22,6 +22,8 @@ const SHORTCUTS: [string, string][] = [
   ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],
   ['F', 'follow the next person in the room (after the last: stop); moving the camera stops too'],
   ['Enter (query box)', 'text selection (shift: add, alt: subtract)'],
+  ['E', 'export masks or objects, evaluate against reference masks (owners and annotators)'],
+  ['P', 'at a dataset view: its photo instead of the rendered frame, under the masks (again: the frame)'],
   ['?', 'show / hide this panel'],
 ];
 

@@ -1,8 +1,10 @@
 'use client';
 // Client side: the bar under the canvas. Play/pause, time slider and readout (dynamic scenes
-// only), playback speed, "sync time" (shared playback with the room), who this view follows,
-// dataset view selector, home button.
+// only), playback speed, "sync time" (shared playback with the room; not for viewers, who may
+// not drive it), who this view follows,
+// dataset view selector with the mask-vs-photo toggle (PhotoToggle.tsx), home button.
 import type { SceneInfo } from '../../server/protocol';
+import { PhotoToggle } from './PhotoToggle';
 import type { PresenceSnapshot } from './presence';
 import type { ViewerSession, ViewerSnapshot } from './session';
 
@@ -25,7 +27,7 @@ function viewLabel(v: SceneInfo['views'][number]): string {
   return `${v.split} ${v.index}`;
 }
 
-export function Timeline({ snap, session, presence }: { snap: ViewerSnapshot; session: ViewerSession; presence?: PresenceSnapshot | null }) {
+export function Timeline({ snap, session, presence, canSyncTime = true }: { snap: ViewerSnapshot; session: ViewerSession; presence?: PresenceSnapshot | null; canSyncTime?: boolean }) {
   const scene = snap.scene;
   if (!scene) return <footer className="timeline" />;
   const splits = [...new Set(scene.views.map((v) => v.split))];
@@ -73,6 +75,7 @@ export function Timeline({ snap, session, presence }: { snap: ViewerSnapshot; se
               </option>
             ))}
           </select>
+          {canSyncTime && (
           <button
             className={`btn btn-ghost btn-sm sync-toggle ${presence?.syncTime ? 'on' : ''}`}
             data-testid="sync-time"
@@ -82,6 +85,7 @@ export function Timeline({ snap, session, presence }: { snap: ViewerSnapshot; se
           >
             sync time
           </button>
+          )}
         </>
       )}
       {!scene.dynamic && <span className="timeline-spacer" />}
@@ -121,6 +125,7 @@ export function Timeline({ snap, session, presence }: { snap: ViewerSnapshot; se
           ))}
         </select>
       </label>
+      <PhotoToggle photo={session.photo} />
       <button className="icon-btn home-btn" title="Home camera (Home)" aria-label="home camera" onClick={() => session.goHome()}>
         <svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">
           <path d="M2 6.5 7 2l5 4.5V12a.5.5 0 0 1-.5.5H8.5V9h-3v3.5h-3A.5.5 0 0 1 2 12z" fill="none" stroke="currentColor" strokeWidth="1.2" strokeLinejoin="round" />

@@ -64,8 +64,17 @@ export function Toolbar({ snap, annot }: { snap: AnnotationSnapshot; annot: Anno
   const [query, setQuery] = useState('');
   const hist = snap.histogram && snap.histogram.selId === snap.activeSelId ? snap.histogram : null;
   const noSemantic = snap.semanticNote !== null;
+  // viewers change nothing: no tools, query or θ (the server refuses their ops anyway)
+  const viewOnly = snap.role === 'viewer';
   return (
     <div className="toolbar" data-testid="toolbar">
+      {viewOnly && (
+        <span className="chip role-chip role-viewer" data-testid="view-only" title="Your link lets you look around and follow others; it does not let you change labels. Ask the owner for an annotator link to edit.">
+          view only
+        </span>
+      )}
+      {!viewOnly && (
+      <>
       <div className="seg-group" role="group" aria-label="selection tool">
         {TOOLS.map((t) => (
           <button
@@ -124,6 +133,8 @@ export function Toolbar({ snap, annot }: { snap: AnnotationSnapshot; annot: Anno
         <span className="muted small mono" data-testid="theta-count" title="Gaussians in the active selection">
           {hist.count.toLocaleString('en-US')} G
         </span>
+      )}
+      </>
       )}
       <span className="grow" />
       <span className="muted small preview-status" data-testid="preview-count">

@@ -5,18 +5,26 @@
 // the room's labels in AnnotationSession, presence in PresenceSession.
 import Link from 'next/link';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { pageToken, tokenQuery } from '../lib/server-url';
+import { can } from '../../server/auth/roles';
+import { AuthSlot } from '../lib/AuthProvider';
+import { useAuthConfig } from '../lib/auth-client';
+import { pageRoom, pageToken, shareQuery } from '../lib/server-url';
+import { AccessScreen } from './AccessScreen';
 import type { AnnotationSnapshot } from './annotation';
 import { Hud } from './Hud';
 import { LabelsPanel } from './LabelsPanel';
+import { LinksPanel } from './LinksPanel';
+import { NamePrompt } from './NamePrompt';
 import type { PresenceSnapshot } from './presence';
 import { PresenceCursors, PresencePanel } from './PresencePanel';
 import { BakeControl, NoFeaturesBadge } from './SceneBadges';
+import { ExportButton, ExportDialog, useExports } from './ExportDialog';
 import { ViewerSession, type ViewerSnapshot } from './session';
 import { ShortcutsPanel } from './ShortcutsPanel';
 import { Timeline } from './Timeline';
 import { Toasts } from './Toasts';
 import { Toolbar } from './Toolbar';
+import { installTestActions } from './test-actions';
 
 const noop = () => () => {};
 const INITIAL: ViewerSnapshot | null = null;
@@ -54,20 +62,32 @@ function isTextEntry(target: EventTarget | null): boolean {
 export function Viewer({ sceneId }: { sceneId: string }) {
   const [session, setSession] = useState<ViewerSession | null>(null);
   const [showShortcuts, setShowShortcuts] = useState(false);
+  const [showExport, setShowExport] = useState(false);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
   const areaRef = useRef<HTMLDivElement>(null);
   const snap = useSession(session);
   const annotSnap = useAnnotation(session);
   const presenceSnap = usePresence(session);
+  const exportSnap = useExports(session?.exports ?? null);
   const [token, setToken] = useState<string | undefined>(undefined);
-  useEffect(() => setToken(pageToken()), []);
+  const [room, setRoom] = useState<string | undefined>(undefined);
+  const [showLinks, setShowLinks] = useState(false);
+  const authCfg = useAuthConfig();
+  useEffect(() => {
+    setToken(pageToken());
+    setRoom(pageRoom());
+  }, []);
 
   useEffect(() => {
     const s = new ViewerSession(sceneId);
     setSession(s);
     s.start();
-    return () => s.dispose();
+    const uninstall = installTestActions(s);
+    return () => {
+      uninstall();
+      s.dispose();
+    };
   }, [sceneId]);
 
   useEffect(() => {
@@ -80,6 +100,10 @@ export function Viewer({ sceneId }: { sceneId: string }) {
     const annot = session.annot;
     const onKey = (e: KeyboardEvent) => {
       if (isTextEntry(e.target)) return;
+      // inside a dialog (Export): its own keys only; Escape still closes it
+      if (e.target instanceof HTMLElement && e.target.closest('[role="dialog"]') && e.key !== 'Escape') return;
+      // a viewer's role changes nothing: only camera, time, follow and help keys
+      if (annot.getSnapshot().role === 'viewer' && /^(z|y|b|x|h|n|\[|\]|Delete|Backspace)$/i.test(e.key)) return;
       if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'z' || e.key === 'Z' || e.key === 'y' || e.key === 'Y')) {
         e.preventDefault();
         if (e.repeat) return;
@@ -141,8 +165,17 @@ export function Viewer({ sceneId }: { sceneId: string }) {
           e.preventDefault();
           setShowShortcuts((v) => !v);
           break;
+        case 'e':
+        case 'E':
+          if (!e.repeat && can(annot.getSnapshot().role, 'export:start')) setShowExport((v) => !v);
+          break;
+        case 'p':
+        case 'P':
+          if (!e.repeat) session.photo.toggle();
+          break;
         case 'Escape':
           setShowShortcuts(false);
+          setShowExport(false);
           if (!session.cancelDrag()) annot.setTool('click');
           break;
       }
@@ -152,7 +185,9 @@ export function Viewer({ sceneId }: { sceneId: string }) {
   }, [session]);
 
   const scene = snap?.scene ?? null;
-  const listHref = `/${tokenQuery(token)}`;
+  const listHref = `/${shareQuery(token, room)}`;
+  const isOwner = can(annotSnap?.role, 'link:create');
+  const canExport = can(annotSnap?.role, 'export:start');
   const tool = annotSnap?.tool ?? 'click';
   const status = snap?.phase === 'error' ? 'error' : !snap || !snap.connected ? 'offline' : snap.phase === 'ready' ? 'live' : 'joining';
 
@@ -179,6 +214,18 @@ export function Viewer({ sceneId }: { sceneId: string }) {
         )}
         <span className="grow" />
         {snap?.connectProblem && <span className="muted small conn-problem">{snap.connectProblem}</span>}
+        {canExport && session && <ExportButton snap={exportSnap} onOpen={() => setShowExport(true)} />}
+        {isOwner && (
+          <button
+            className={`btn btn-ghost btn-sm share-btn ${showLinks ? 'on' : ''}`}
+            data-testid="share-btn"
+            aria-expanded={showLinks}
+            title="Share links to this scene: create, copy, revoke"
+            onClick={() => setShowLinks((v) => !v)}
+          >
+            Share
+          </button>
+        )}
         <span className={`status status-${status}`} title={`connection: ${status}`}>
           <span className="dot" />
           {status}
@@ -186,7 +233,18 @@ export function Viewer({ sceneId }: { sceneId: string }) {
         <button className="icon-btn" title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts" onClick={() => setShowShortcuts((v) => !v)}>
           ?
         </button>
+        <AuthSlot />
       </header>
+      {isOwner && showLinks && session && (
+        <LinksPanel
+          links={session.links}
+          clerk={authCfg?.mode === 'clerk'}
+          roomId={session.annot.roomId}
+          nameOf={(id) => (id === session.annot.user.id ? session.annot.user.name : session.presence.nameOf(id))}
+          onClose={() => setShowLinks(false)}
+        />
+      )}
+      {snap?.fatal?.blocking && <AccessScreen fatal={snap.fatal} />}
 
       {annotSnap && session ? <Toolbar snap={annotSnap} annot={session.annot} /> : <div className="toolbar" />}
 
@@ -214,7 +272,7 @@ export function Viewer({ sceneId }: { sceneId: string }) {
             {snap.connectProblem && <div className="muted small">{snap.connectProblem}</div>}
           </div>
         )}
-        {snap?.fatal && (
+        {snap?.fatal && !snap.fatal.blocking && (
           <div className="overlay-center error-screen" role="alert" data-testid="error-screen">
             <div className="error-title">{snap.fatal.title}</div>
             <div className="error-msg">{snap.fatal.message}</div>
@@ -229,12 +287,18 @@ export function Viewer({ sceneId }: { sceneId: string }) {
             </div>
           </div>
         )}
+        {annotSnap && session && snap?.phase === 'ready' && <NamePrompt annot={session.annot} name={annotSnap.user.name} />}
         {snap && session && <Toasts toasts={snap.toasts} onDismiss={(id) => session.dismissToast(id)} />}
       </main>
       </div>
 
-      {snap && session ? <Timeline snap={snap} session={session} presence={presenceSnap} /> : <footer className="timeline" />}
+      {snap && session ? (
+        <Timeline snap={snap} session={session} presence={presenceSnap} canSyncTime={annotSnap?.role !== 'viewer'} />
+      ) : (
+        <footer className="timeline" />
+      )}
       {showShortcuts && <ShortcutsPanel onClose={() => setShowShortcuts(false)} />}
+      {showExport && canExport && session && scene && annotSnap && <ExportDialog exports={session.exports} scene={scene} annot={annotSnap} onClose={() => setShowExport(false)} />}
     </div>
   );
 }

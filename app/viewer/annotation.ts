@@ -3,10 +3,11 @@
 // No DOM: the ViewerSession hands it the socket and shows its toasts; React components read
 // its snapshot (subscribe / getSnapshot) and call its actions.
 //
-// Room flow (server/protocol/events.ts): after `scene:join`, `room:join` {} (room "main"; on a
-// reconnect {since: last version}) -> the op log (or, after a compaction, a snapshot and the
-// ops after it); every `op` broadcast is appended in version order (duplicates dropped; a gap
-// re-joins with `since`) and the log is folded with the server's own `foldOps` (room-log.ts).
+// Room flow (server/protocol/events.ts): after `scene:join`, `room:join` {room} (the share
+// link's `?room=`, else "main"; on a reconnect {room, since: last version}) -> the op log (or,
+// after a compaction, a snapshot and the ops after it); every `op` broadcast is appended in
+// version order (duplicates dropped; a gap re-joins with `since`) and the log is folded with the
+// server's own `foldOps` (room-log.ts).
 // Changes are optimistic: each becomes a pending op {opId, body}, shown at once over the
 // confirmed state and sent as `op:submit`; the server answers {ok, data: {version, note}} or
 // {ok: false, code, message} (the op is dropped and a toast says why). Ops made while
@@ -29,6 +30,7 @@ import {
   type Camera,
   type ClientToServer,
   type HistogramResult,
+  type LabelEdit,
   type Op,
   type OpBody,
   type PreviewResult,
@@ -37,6 +39,7 @@ import {
   type ServerToClient,
 } from '../../server/protocol';
 import type { LabelState } from '../../server/rooms/state';
+import { pageRoom } from '../lib/server-url';
 import { selectionHint } from './error-hints';
 import { cleanName, loadIdentity, newId, saveIdentity, type UserIdentity } from './identity';
 import { nextLabelColour, nextLabelName, type PaletteLabel } from './overlay';
@@ -72,6 +75,8 @@ export interface LabelRow {
   /** Created by this client and not confirmed by the server yet. */
   pending: boolean;
   selections: SelectionRow[];
+  /** Appearance edits (tint, hidden, opacity) the server renders for everyone (appearance.ts). */
+  edit: LabelEdit;
 }
 
 export interface HistogramState {
@@ -143,6 +148,8 @@ export const ROOM_ID = 'main';
 const clampTheta = (v: number) => Math.round(Math.min(1, Math.max(-1, v)) * 100) / 100;
 
 export class AnnotationSession {
+  /** The room this viewer joins: its share link's `?room=`, else "main". */
+  readonly roomId: string = pageRoom() ?? ROOM_ID;
   private readonly log = new RoomLog();
   private state: AnnotationSnapshot;
   private readonly listeners = new Set<() => void>();
@@ -237,7 +244,7 @@ export class AnnotationSession {
     if (!socket?.connected || this.joining) return;
     this.joining = true;
     const since = this.log.hasJoined ? this.log.version : undefined;
-    const req = since === undefined ? { room: ROOM_ID } : { room: ROOM_ID, since };
+    const req = since === undefined ? { room: this.roomId } : { room: this.roomId, since };
     const connection = this.connection;
     socket.timeout(ACK_TIMEOUT_MS).emit('room:join', req, (err: Error | null, res: Ack<RoomSnapshot>) => {
       if (connection !== this.connection) return; // a later connection joins by itself
@@ -403,6 +410,7 @@ export class AnnotationSession {
 
   /** A click on the frame at pixel (x, y) of `camera` (the shown frame's request camera), at time t. */
   async click(camera: Camera, t: number, x: number, y: number, mods: Modifiers): Promise<boolean> {
+    if (this.state.role === 'viewer') return false; // a viewer's click only orbits
     if (this.state.semanticNote) {
       this.host.toast('Click selection is unavailable', this.state.semanticNote, 'Select with the brush (B) or box (X) instead.');
       return false;
@@ -419,7 +427,7 @@ export class AnnotationSession {
 
   /** A brushed or boxed region (row spans in `camera`'s pixels): add, or subtract with alt. */
   async region(camera: Camera, t: number, spans: Span[], mods: Modifiers): Promise<boolean> {
-    if (spans.length === 0) return false;
+    if (spans.length === 0 || this.state.role === 'viewer') return false;
     if (spans.length > 8192) {
       this.host.toast('The region is too large', `It has ${spans.length} rows of pixels; a region may have at most 8192.`, 'Make the window smaller, or brush a smaller area.');
       return false;
@@ -483,7 +491,7 @@ export class AnnotationSession {
   /** The pointer rests over the frame at this pixel (null: it left, or a button is down). */
   hover(q: PreviewQuery | null): void {
     if (!q) return this.clearPreview();
-    if (this.state.tool !== 'click' || !this.state.joined || this.state.semanticNote) return;
+    if (this.state.tool !== 'click' || !this.state.joined || this.state.semanticNote || this.state.role === 'viewer') return;
     this.previewThrottle.call(q);
   }
 
@@ -522,13 +530,14 @@ export class AnnotationSession {
    * Makes one op: shown at once (pending), sent now or after the next (re-)join. Resolves to its
    * ack data once the server committed it, or null after a toast saying why it was refused.
    */
-  submit(body: OpBody, failTitle: string): Promise<{ version: number; note?: string } | null> {
+  submit(body: OpBody, failTitle: string, opts: { force?: boolean } = {}): Promise<{ version: number; note?: string } | null> {
     if (this.disposed) return Promise.resolve(null);
     if (!this.log.hasJoined) {
       this.host.toast(failTitle, 'Not connected to the room yet.', 'Wait for the connection (top right), then try again.');
       return Promise.resolve(null);
     }
-    if (this.state.role === 'viewer') {
+    // `force` sends it whatever the role (tests: the server must refuse it, and the toast says so)
+    if (this.state.role === 'viewer' && !opts.force) {
       this.host.toast(failTitle, 'Your link lets you view this room, not edit it.', 'Ask the owner for an annotator link to make labels.', 'info');
       return Promise.resolve(null);
     }
@@ -623,6 +632,7 @@ export class AnnotationSession {
       combine: l.combine,
       createdBy: this.authorName(l.createdBy),
       pending: pendingIds.has(l.id),
+      edit: { ...l.edit },
       selections: l.selections.map((s) => ({
         id: s.id,
         kind: s.kind,

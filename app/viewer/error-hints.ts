@@ -26,6 +26,7 @@ export function selectionHint(code: string | undefined, message = ''): string {
   if (/region/i.test(message)) return 'Brush or drag a box over the object in the picture.';
   if (/does not exist|deleted/i.test(message)) return 'Someone else changed this label meanwhile; the list now shows the current state.';
   if (/nothing of yours/i.test(message)) return 'Undo and redo apply to your own edits in this room.';
+  if (/^(?:[a-z:]+: )?viewers cannot/i.test(message)) return 'Your link lets you view this room, not change it. Ask the owner for an annotator link to make labels.';
   if (code === 'bad_request') return 'The server refused this edit. Try again; reload the page if it keeps happening.';
   return hintFor(code);
 }

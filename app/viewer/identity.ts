@@ -1,5 +1,7 @@
 // Client side: the local-mode identity (DESIGN.md §6): a random user id and an editable display
-// name, kept in localStorage and sent in the socket.io handshake as `auth.user`.
+// name, kept in localStorage and sent in the socket.io handshake as `auth.user`. A first visit
+// gets a default name ("Guest 42") marked as not chosen; the viewer then asks for a name
+// without blocking anything (NamePrompt.tsx), and keeping the default counts as choosing it.
 import { Id } from '../../server/protocol';
 
 export interface UserIdentity {
@@ -48,15 +50,33 @@ export function loadIdentity(): UserIdentity {
   } catch {
     // unreadable: make a new one
   }
-  const fresh = { id: randomId('u'), name: `Annotator ${1 + Math.floor(Math.random() * 99)}` };
-  saveIdentity(fresh);
+  const fresh = { id: randomId('u'), name: `Guest ${1 + Math.floor(Math.random() * 99)}` };
+  write({ ...fresh, chosen: false }); // a default name: the viewer asks for a real one (NamePrompt)
   return fresh;
 }
 
-export function saveIdentity(user: UserIdentity): void {
+function write(value: UserIdentity & { chosen?: boolean }): void {
   try {
-    storage()?.setItem(KEY, JSON.stringify(user));
+    storage()?.setItem(KEY, JSON.stringify(value));
   } catch {
     // quota or disabled storage: keep it for this page
+  }
+}
+
+/** Saves the identity; its name counts as chosen by the user from then on. */
+export function saveIdentity(user: UserIdentity): void {
+  write({ id: user.id, name: user.name });
+}
+
+/**
+ * Whether this browser still has the default name it was given on first use (the guest has not
+ * chosen one). Identities saved before this flag existed count as chosen.
+ */
+export function nameIsDefault(): boolean {
+  try {
+    const saved = JSON.parse(storage()?.getItem(KEY) ?? 'null') as { chosen?: unknown } | null;
+    return saved?.chosen === false;
+  } catch {
+    return false;
   }
 }

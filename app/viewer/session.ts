@@ -46,7 +46,12 @@ import { buildPalette, countOverlay, decodeFrameLabels, type LabelMask, type Ove
 import { PointerTools, type FrameView } from './pointer-tools';
 import { cursorViews, PresenceSession } from './presence';
 import { SERVER_URL, pageToken } from '../lib/server-url';
+import { clerkHandshake } from '../lib/auth-client';
 import { hintFor } from './error-hints';
+import { LinksSession } from './links';
+import { ExportSession } from './export-session';
+import { PhotoSession } from './photo';
+import { accessLoss } from './links-format';
 import { ViewerStage, type ReferenceRect } from './stage';
 import { FrameRateMeter, LatencyTracker } from './stats';
 
@@ -57,6 +62,8 @@ export interface FatalError {
   message: string;
   hint: string;
   code?: string;
+  /** Access ended or was refused (revoked / expired link, sign-in needed): a full-page screen. */
+  blocking?: boolean;
 }
 
 export interface Toast {
@@ -134,6 +141,8 @@ export interface SplatsyncTestHook {
   /** Others' cursors drawn over the frame (CSS px in the stage area). */
   cursors: { sid: string; x: number; y: number }[];
   syncTime: boolean;
+  /** This connection's role in the room (from room:join). */
+  role: string | null;
 }
 
 declare global {
@@ -178,8 +187,16 @@ export class ViewerSession {
   readonly presence: PresenceSession;
   private readonly hook: SplatsyncTestHook = {
     framesShown: 0, lastFrame: null, labels: [], version: 0, lastOverlay: { labelPixels: 0, previewPixels: 0 },
-    pending: 0, sid: null, presence: [], followed: null, frustums: [], cursors: [], syncTime: false,
+    pending: 0, sid: null, presence: [], followed: null, frustums: [], cursors: [], syncTime: false, role: null,
   };
+  /** Share links and access (owners; links.ts). */
+  readonly links: LinksSession = new LinksSession(() => this.socket);
+  /** Export jobs and evaluation of the room (export-session.ts). */
+  readonly exports: ExportSession;
+  /** Mask vs photo at dataset views (photo.ts). */
+  readonly photo: PhotoSession;
+  /** The last `forbidden` error: why the server is about to drop this connection, if it does. */
+  private lastForbidden: string | null = null;
   private joined = false;
   private disposed = false;
 
@@ -227,7 +244,9 @@ export class ViewerSession {
       paletteChanged: () => this.updatePalette(),
       identityChanged: (user) => this.reconnectAs(user),
       roomJoined: (snap) => {
+        this.hook.role = snap.role;
         this.presence.onJoined(snap);
+        this.exports.setRoom(snap.roomId);
         this.presence.update({ camera: this.lastSentCamera, t: this.state.t, playing: this.state.playing, cursor: null });
       },
       userName: (id) => this.presence.nameOf(id),
@@ -240,6 +259,13 @@ export class ViewerSession {
       localTime: () => this.localTime(),
     });
     this.presence.subscribe(() => this.updatePresenceHook());
+    this.exports = new ExportSession({ sceneId, socket: () => this.socket });
+    this.photo = new PhotoSession({
+      sceneId,
+      viewIndex: () => this.state.viewIndex,
+      subscribe: this.subscribe,
+      showPhoto: (bitmap) => (this.stage ? this.stage.setPhoto(bitmap) : bitmap?.close()),
+    });
   }
 
   // ---- React store -------------------------------------------------------------------------
@@ -258,8 +284,8 @@ export class ViewerSession {
   // ---- lifecycle ---------------------------------------------------------------------------
 
   start(): void {
-    const token = pageToken();
-    const opts = { auth: this.handshake(token, this.annot.user) };
+    // a function: socket.io calls it at every (re)connect, so the name and the Clerk token are fresh
+    const opts = { auth: (cb: (data: object) => void) => this.handshake(cb) };
     const socket: ClientSocket = SERVER_URL ? io(SERVER_URL, opts) : io(opts);
     this.socket = socket;
     socket.on('connect', this.onConnect);
@@ -269,6 +295,8 @@ export class ViewerSession {
     socket.on('error', this.onServerError);
     socket.on('job:progress', this.onJobProgress);
     socket.on('job:done', this.onJobDone);
+    socket.on('job:progress', this.exports.onProgress);
+    socket.on('job:done', this.exports.onDone);
     socket.on('op', this.annot.onOp);
     socket.on('presence', this.presence.onPresence);
     socket.on('presence:leave', this.presence.onLeave);
@@ -277,15 +305,24 @@ export class ViewerSession {
     window.__splatsync = this.hook;
   }
 
-  private handshake(token: string | undefined, user: UserIdentity): Record<string, unknown> {
-    return { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}), user: { id: user.id, name: user.name } };
+  /**
+   * The handshake `auth`: protocol, the page's link token, the local identity and, in Clerk mode,
+   * a fresh Clerk session token (waits for the sign-in; auth-client.ts).
+   */
+  private handshake(cb: (data: object) => void): void {
+    const token = pageToken();
+    const user = this.annot.user;
+    const base = { protocol: PROTOCOL_VERSION, ...(token ? { token } : {}), user: { id: user.id, name: user.name } };
+    void clerkHandshake().then(
+      (extra) => !this.disposed && cb({ ...base, ...extra }),
+      () => !this.disposed && cb(base),
+    );
   }
 
   /** The display name changed: the handshake carries it, so reconnect (the room is re-joined). */
-  private reconnectAs(user: UserIdentity): void {
+  private reconnectAs(_user: UserIdentity): void {
     const socket = this.socket;
-    if (!socket) return;
-    socket.auth = this.handshake(pageToken(), user);
+    if (!socket || this.state.fatal?.blocking) return;
     socket.disconnect();
     socket.connect();
   }
@@ -295,6 +332,8 @@ export class ViewerSession {
     cancelAnimationFrame(this.raf);
     for (const timer of this.toastTimers.values()) clearTimeout(timer);
     this.annot.dispose();
+    this.exports.dispose();
+    this.photo.dispose();
     this.presence.dispose();
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
@@ -514,19 +553,41 @@ export class ViewerSession {
     this.latency.reset();
     this.sentViews.clear();
     this.annot.onDisconnect();
+    this.exports.onDisconnect();
     this.presence.onDisconnect();
     if ((this.state.bake.phase === 'starting' || this.state.bake.phase === 'running') && !this.disposed) {
       // the job reports to the socket that started it: the next connection hears nothing of it
       this.bakeFailed('Lost track of the bake', 'The connection dropped while baking; the server may still finish the bake.', 'Reload the page in a while: a baked scene shows no Bake button.');
     }
-    if (!this.disposed) this.patch({ connected: false, connectProblem: reason === 'io client disconnect' ? null : `disconnected (${reason}); reconnecting…` });
+    if (this.disposed) return;
+    if (reason === 'io server disconnect') {
+      // the server dropped us on purpose (link revoked or expired, access removed): socket.io
+      // does not reconnect after this, and neither do we; the same credentials would be refused
+      this.patch({ connected: false, connectProblem: null });
+      this.accessEnded(this.lastForbidden ?? 'The server closed this connection.');
+      return;
+    }
+    this.patch({ connected: false, connectProblem: reason === 'io client disconnect' ? null : `disconnected (${reason}); reconnecting…` });
   };
 
-  private readonly onConnectError = (err: Error & { data?: { code?: string; message?: string } }) => {
+  /** The full-page screen for access that ended or was refused. */
+  private accessEnded(message: string, reason?: string, code = 'forbidden'): void {
+    const text = message.replace(/^[a-z_]+: /, '');
+    const { title, hint } = accessLoss(text, reason);
+    this.socket?.disconnect(); // no reconnection attempts from here on
+    this.fail({ title, message: text, hint, code, blocking: true });
+  }
+
+  private readonly onConnectError = (err: Error & { data?: { code?: string; message?: string; reason?: string } }) => {
     const socket = this.socket;
     if (!socket) return;
     // the server's handshake middleware says why in the message: "protocol_mismatch: ..."
     const code = err.data?.code ?? /^([a-z_]+):/.exec(err.message)?.[1];
+    if (!socket.active && code === 'forbidden') {
+      // the link or session is refused (revoked, expired, sign-in needed): say what to do
+      this.accessEnded(err.data?.message ?? err.message, err.data?.reason);
+      return;
+    }
     if (!socket.active) {
       // the server refused the handshake (middleware error): socket.io will not retry
       this.fail({
@@ -589,6 +650,12 @@ export class ViewerSession {
   }
 
   private readonly onServerError = (e: ErrorPayload) => {
+    if (e.code === 'forbidden') {
+      // kept: when the server drops the connection next, this is why (see onDisconnect)
+      this.lastForbidden = e.message;
+      if (!e.event) return; // a re-check of every socket (revocation, expiry): the disconnect follows at once
+    }
+    if (this.state.fatal?.blocking) return;
     if (e.code === 'not_joined' && this.socket?.connected) {
       this.joined = false;
       this.join();

@@ -34,6 +34,7 @@ import {
   UnsignedByteType,
   Vector2,
   Vector3,
+  Vector4,
   WebGLRenderer,
 } from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
@@ -89,6 +90,8 @@ export class ViewerStage {
   private readonly quad: Mesh<BufferGeometry, RawShaderMaterial>;
   private frameTexture: Texture<ImageBitmap> | null = null;
   private labelTexture: DataTexture | null = null;
+  /** The dataset photo shown instead of the frame in the reference rectangle (photo.ts), or null. */
+  private photoTexture: Texture<ImageBitmap> | null = null;
   private readonly paletteTexture: DataTexture;
   /** The image whose framing is kept on resize: intrinsics of the last camera jumped to. */
   private reference: Intrinsics = { width: 1, height: 1, fx: 1, fy: 1, cx: 0.5, cy: 0.5 };
@@ -129,6 +132,9 @@ export class ViewerStage {
         uHasLabels: { value: false },
         uLabelFill: { value: LABEL_FILL },
         uPixel: { value: new Vector2(1, 1) },
+        uPhoto: { value: null },
+        uHasPhoto: { value: false },
+        uPhotoRect: { value: new Vector4(0, 0, 1, 1) },
       },
       depthTest: false,
       depthWrite: false,
@@ -258,6 +264,42 @@ export class ViewerStage {
     if (!this.disposed) this.renderer.render(this.scene, this.frameCamera ?? this.camera);
   }
 
+  /**
+   * Show `bitmap` (the dataset photo of the view the camera is at) instead of the frame inside
+   * the reference image's rectangle, under the label overlay; null: the frame again. The stage
+   * owns the bitmap from here on (closed when replaced).
+   */
+  setPhoto(bitmap: ImageBitmap | null): void {
+    if (this.disposed) {
+      bitmap?.close();
+      return;
+    }
+    const uniforms = this.quad.material.uniforms;
+    const old = this.photoTexture;
+    if (bitmap) {
+      const t = new Texture<ImageBitmap>(bitmap);
+      t.flipY = false; // row 0 = top, like the frame
+      t.generateMipmaps = false;
+      t.minFilter = LinearFilter;
+      t.magFilter = LinearFilter;
+      t.premultiplyAlpha = false;
+      t.needsUpdate = true;
+      this.photoTexture = t;
+      uniforms.uPhoto!.value = t;
+      uniforms.uHasPhoto!.value = true;
+    } else {
+      this.photoTexture = null;
+      uniforms.uPhoto!.value = null;
+      uniforms.uHasPhoto!.value = false;
+    }
+    this.updatePhotoRect();
+    this.render();
+    if (old) {
+      old.image.close();
+      old.dispose();
+    }
+  }
+
   /** The camera the frame about to be shown was requested with (null: the live camera). */
   setFrameCamera(cam: CameraJSON | null): void {
     if (!cam) {
@@ -331,6 +373,8 @@ export class ViewerStage {
     this.controls.dispose();
     this.frameTexture?.image.close();
     this.frameTexture?.dispose();
+    this.photoTexture?.image.close();
+    this.photoTexture?.dispose();
     this.labelTexture?.dispose();
     this.paletteTexture.dispose();
     this.quad.geometry.dispose();
@@ -370,6 +414,14 @@ export class ViewerStage {
   private applyIntrinsics(): void {
     const fit = fitIntrinsics(this.reference, this.pixelSize.width, this.pixelSize.height);
     this.camera.setIntrinsics({ width: fit.width, height: fit.height, fx: fit.fx, fy: fit.fy, cx: fit.cx, cy: fit.cy });
+    this.updatePhotoRect();
+  }
+
+  /** Where the reference image lies on the canvas, in uv units (the photo's place). */
+  private updatePhotoRect(): void {
+    const { width, height } = this.pixelSize;
+    const fit = fitIntrinsics(this.reference, width, height);
+    (this.quad.material.uniforms.uPhotoRect!.value as Vector4).set(fit.offsetX / width, fit.offsetY / height, (this.reference.width * fit.scale) / width, (this.reference.height * fit.scale) / height);
   }
 
   private readonly onControlsChange = () => {

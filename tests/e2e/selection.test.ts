@@ -4,8 +4,9 @@
 // Screenshots land in test-output/e2e/selection-*.png (look at them).
 import { DEFAULT_THETA } from '../../server/protocol/room';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -81,7 +82,10 @@ async function canvasPixel(x: number, y: number): Promise<[number, number, numbe
 const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
 before(async () => {
-  srv = await startCli(['--data', await demoDataDir()]);
+  // A data dir of its own (its own splatsync.db: no labels left by earlier runs), sharing the demo bundle.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'splatsync-sel-e2e-'));
+  symlinkSync(path.join(await demoDataDir(), 'scenes'), path.join(dataDir, 'scenes'), 'dir');
+  srv = await startCli(['--data', dataDir]);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   page.on('pageerror', (e) => {
@@ -98,7 +102,8 @@ after(async () => {
 test('a click on the figure makes a label whose overlay the frames carry', async () => {
   await page.goto(srv.sceneUrl);
   await waitForFrame(page);
-  await waitHook('h.labels !== undefined && document.querySelector(\'[data-testid="new-label"]\') && !document.querySelector(\'[data-testid="new-label"]\').disabled');
+  await waitHook('h.labels !== undefined');
+  await page.waitForSelector('[data-testid="new-label"]:not([disabled])', { timeout: 60_000 });
   await settle();
   const before = await shot('00-before');
 
