@@ -669,6 +669,11 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
       if (!r.ok) return sendJson(res, r.status, { error: r.message, code: r.code });
       principal = r.principal;
     }
+    if (url.pathname === '/api/me') {
+      // Who the credentials are and what they may do server-wide (the scene list hides the import form).
+      const p = principal!;
+      return sendJson(res, 200, { userId: p.userId, name: p.name, via: p.via, canImport: deps.auth.authorize(p, 'import:start', {}).ok });
+    }
     if (url.pathname === '/api/metrics') {
       const a = deps.auth.authorize(principal!, 'import:start', {});
       if (!a.ok) return sendJson(res, a.status, { error: 'metrics are for the server\'s owners', code: a.code });

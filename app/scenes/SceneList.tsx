@@ -37,6 +37,8 @@ export function SceneList() {
   const [token, setToken] = useState<string | undefined>(undefined);
   const [room, setRoom] = useState<string | undefined>(undefined);
   const [fresh, setFresh] = useState<string | null>(null);
+  /** Whether these credentials may import (owners of the whole server); null until known. */
+  const [canImport, setCanImport] = useState<boolean | null>(null);
   const ctrlRef = useRef<AbortController | null>(null);
 
   const load = useCallback((tok: string | undefined) => {
@@ -51,6 +53,9 @@ export function SceneList() {
         const body: unknown = await res.json();
         if (!Array.isArray(body) || !body.every(isSummary)) throw new Error('GET /api/scenes answered something other than a list of scenes');
         setState({ kind: 'ok', scenes: body });
+        const me = await fetch(apiUrl(`/api/me${tokenQuery(tok)}`), { signal: ctrl.signal, headers: { accept: 'application/json', ...(await authHeaders()) }, cache: 'no-store' });
+        const who = (await me.json().catch(() => null)) as { canImport?: unknown } | null;
+        setCanImport(me.ok && who?.canImport === true);
       })
       .catch((err: unknown) => {
         if (ctrl.signal.aborted) return;
@@ -85,7 +90,7 @@ export function SceneList() {
         <AuthSlot />
       </header>
       <main className="scene-list-wrap">
-        <ImportPanel token={token} onImported={onImported} sceneName={sceneName} />
+        {canImport && <ImportPanel token={token} onImported={onImported} sceneName={sceneName} />}
 
         <div className="section-head">
           <span className="panel-title">Scenes</span>

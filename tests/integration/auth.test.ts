@@ -133,6 +133,15 @@ test('a viewer is refused every mutating event, and nothing changes', async () =
   assert.ok(links.ok && links.data.find((l) => l.linkId === link.linkId)?.status === 'active', 'the link was not revoked by its viewer');
 });
 
+test('/api/me says who the credentials are and whether they may import', async () => {
+  const { s: owner } = await inRoom(srv.token, 'Olga6');
+  const link = await makeLink(owner, 'annotator');
+  const me = async (token: string) => (await fetch(`${srv.url}/api/me`, { headers: { 'x-splatsync-token': token } })).json() as Promise<{ canImport: boolean; via: string }>;
+  assert.deepEqual([(await me(srv.token)).canImport, (await me(srv.token)).via], [true, 'link']);
+  assert.equal((await me(tokenOf(link.path!))).canImport, false);
+  assert.equal((await fetch(`${srv.url}/api/me`)).status, 401);
+});
+
 test('a link for room A is refused in room B; the other rooms of the scene stay closed', async () => {
   const { s: owner } = await inRoom(srv.token, 'Olga4', 'room-a');
   const link = await makeLink(owner, 'annotator');
