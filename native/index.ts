@@ -9,8 +9,12 @@
 // and composite only the pixels they need (cpu::composite_masked); similarity() streams the
 // scene's unit fp16 features (cpu/features.cc). floatToHalf / halfToFloat: cpu/half.cc.
 // The math every backend computes is docs/RENDERING.md; src/common/ holds the shared part.
+// Backends (src/backend.h): every scene is created on one, CPU or CUDA (src/cuda/, compiled in
+// when nvcc was present at build time; docs/CUDA.md). The default is defaultBackend().
 import { createRequire } from 'node:module';
-import type { CameraJSON, DeformKeyframe, GaussianCloud } from '../server/scene/types';
+import type { CameraJSON, DeformKeyframe, DeformSample, GaussianCloud } from '../server/scene/types';
+import type { DeformNetworkSpec } from '../server/deform/network';
+import type { Tensor } from '../server/import/pth';
 
 /** Largest image side a render accepts, in pixels. */
 export const MAX_IMAGE_SIDE = 4096;
@@ -18,9 +22,29 @@ export const MAX_IMAGE_SIDE = 4096;
 /** Largest semantic feature dimension setFeatures() accepts. */
 export const MAX_FEATURE_DIM = 8192;
 
+export type BackendName = 'cpu' | 'cuda';
+
+export interface CudaCapabilities {
+  /** Whether this build contains the CUDA backend (nvcc was present when it was built). */
+  compiled: boolean;
+  /** Usable CUDA devices (0 when not compiled, no driver, or no device). */
+  devices: number;
+  /** Why there is no usable device (or no CUDA backend), when devices is 0. */
+  error?: string;
+  /** Compiled targets, e.g. "sm_80 sm_86 sm_89 sm_90 compute_90" (compiled builds). */
+  archs?: string;
+  /** CUDA runtime (linked statically) and driver versions, e.g. 13000; driver 0 when there is none. */
+  runtimeVersion?: number;
+  driverVersion?: number;
+  /** Device 0, when there is one. */
+  device?: string;
+  computeCapability?: string;
+  memoryBytes?: number;
+}
+
 export interface Capabilities {
   cpu: true;
-  cuda: { compiled: boolean; devices: number };
+  cuda: CudaCapabilities;
   /** SIMD level the CPU backend was compiled for, e.g. "avx2+fma", "avx512f". */
   simd: string;
   /** Threads the CPU backend uses per render. */
@@ -43,6 +67,16 @@ export interface RenderOptions {
   labels?: boolean;
   /** In (0, 1]; default 0.5. */
   labelThreshold?: number;
+  /**
+   * Default true. false: depth and alpha are not returned (zero-length arrays), so the CUDA
+   * backend reads back only the 8-bit RGB (and labels). For callers that never read them.
+   */
+  depthAlpha?: boolean;
+  /**
+   * Deform with the scene's network (setDeformNetwork) evaluated at t on the device, instead of
+   * its keyframes. CUDA backend only.
+   */
+  deformNetwork?: boolean;
 }
 
 export interface RenderTimings {
@@ -56,6 +90,8 @@ export interface RenderTimings {
   blendMs: number;
   /** All native stages (not counting the JS <-> C++ hand-over). */
   totalMs: number;
+  /** Device -> host copies (CUDA backend; 0 on the CPU). */
+  readbackMs: number;
 }
 
 export interface RenderStats {
@@ -90,6 +126,8 @@ export interface PickOptions {
   y: number;
   /** Odd side of the square patch, clipped to the image; default 5. */
   patch?: number;
+  /** As RenderOptions.deformNetwork. */
+  deformNetwork?: boolean;
 }
 
 export interface PickResult {
@@ -116,6 +154,8 @@ export interface RegionOptions {
   t: number;
   /** Row spans (y, x0, x1): pixels x0 <= x < x1 of row y; flat Int32Array [S*3] or [[y, x0, x1], ...]. Overlaps count once. */
   spans: Int32Array | number[][];
+  /** As RenderOptions.deformNetwork. */
+  deformNetwork?: boolean;
 }
 
 export interface AppearanceEdit {
@@ -131,11 +171,33 @@ export interface SceneOptions {
    * absent). The scene keeps SH as fp16 either way.
    */
   shHalf?: Uint16Array;
+  /** Which backend the scene lives on; default defaultBackend(). 'cuda' throws when no device can be used. */
+  backend?: BackendName;
+}
+
+/** The deformation network as the importer loaded it (SceneBundle.deformNet). */
+export interface DeformNetworkInput {
+  spec: DeformNetworkSpec;
+  tensors: Map<string, Tensor>;
+}
+
+export interface DeformResult extends DeformSample {
+  /** Native time (device compute + copies). */
+  ms: number;
+}
+
+export interface SelectResult {
+  /** Gaussians whose cosine similarity with the query is >= theta, ascending. */
+  ids: Uint32Array;
+  /** Native time. */
+  ms: number;
 }
 
 export interface NativeScene {
   /** N, the number of Gaussians. */
   readonly count: number;
+  /** The backend this scene renders on. */
+  readonly backend: BackendName;
   /** Adds a keyframe, or replaces the one at exactly kf.t. dxyz [N,3], drot [N,4], dscale [N,3]. */
   addKeyframe(kf: DeformKeyframe): void;
   /** Returns whether a keyframe at exactly t existed. */
@@ -157,6 +219,16 @@ export interface NativeScene {
   readonly featureDim: number;
   /** [N] cosine similarity of every Gaussian's feature with query [D] (normalized here; non-zero). */
   similarity(query: Float32Array): Promise<Float32Array>;
+  /** Gaussians whose cosine similarity with query [D] is >= theta (thresholded on the backend). */
+  select(query: Float32Array, theta: number): Promise<SelectResult>;
+  /**
+   * The deformation network (the importer's spec and tensors), or null to clear. The CUDA
+   * backend runs it (fp16 tensor cores) for deform() and `deformNetwork` requests; the CPU
+   * backend keeps onnxruntime (server/deform/runner.ts) and rejects those calls.
+   */
+  setDeformNetwork(net: DeformNetworkInput | null): void;
+  /** The network's deformation of every Gaussian at t (CUDA backend). */
+  deform(t: number): Promise<DeformResult>;
   /** Feature, depth and top Gaussian under a pixel (needs setFeatures()). */
   pick(opts: PickOptions): Promise<PickResult>;
   /** [N] sum over the region's pixels of w_i = T_i alpha_i. The region must hold a pixel. */
@@ -182,21 +254,31 @@ interface AddonCamera {
   worldToCamera: number[];
 }
 
+interface AddonNetwork {
+  config: Int32Array;
+  shapes: Int32Array;
+  weights: Float32Array[];
+}
+
 interface AddonSceneHandle {
   readonly count: number;
   readonly featureDim: number;
+  readonly backend: BackendName;
+  setDeformNetwork(net: AddonNetwork | null): void;
+  deform(t: number): Promise<DeformResult>;
+  select(query: Float32Array, theta: number): Promise<SelectResult>;
   setKeyframe(t: number, dxyz: Float32Array, drot: Float32Array, dscale: Float32Array): void;
   removeKeyframe(t: number): boolean;
   clearKeyframes(): void;
   keyframeTimes(): number[];
-  render(opts: { camera: AddonCamera; t: number; background: number[]; labels: boolean; labelThreshold: number }): Promise<RenderOutput>;
+  render(opts: { camera: AddonCamera; t: number; background: number[]; labels: boolean; labelThreshold: number; depthAlpha: boolean; deformNetwork: boolean }): Promise<RenderOutput>;
   setFeaturesFromFile(path: string, byteOffset: number, dim: number): void;
   setFeatures(half: Uint16Array, dim: number): void;
   /** setFeatures for [N,D] fp16 stored in a file at byteOffset (read once, never through JS). */
   setFeaturesFromFile(path: string, byteOffset: number, dim: number): void;
   similarity(query: Float32Array): Promise<Float32Array>;
-  pick(opts: { camera: AddonCamera; t: number; x: number; y: number; patch: number }): Promise<PickResult>;
-  regionWeights(opts: { camera: AddonCamera; t: number; spans: Int32Array }): Promise<{ weights: Float32Array }>;
+  pick(opts: { camera: AddonCamera; t: number; x: number; y: number; patch: number; deformNetwork: boolean }): Promise<PickResult>;
+  regionWeights(opts: { camera: AddonCamera; t: number; spans: Int32Array; deformNetwork: boolean }): Promise<{ weights: Float32Array }>;
   setLabels(labels: Uint8Array | null): void;
   setAppearance(setOpacity: boolean, opacityScale: Float32Array | null, setTint: boolean, tint: Float32Array | null): void;
   dispose(): void;
@@ -212,8 +294,10 @@ interface Addon {
     opacityLogits: Float32Array, // [N]
     sh: Float32Array | null, // [N,K,3]
     shHalf: Uint16Array | null, // [N,K,3] fp16, used when given
+    backend: BackendName,
   ) => AddonSceneHandle;
   capabilities(): Capabilities;
+  deformReference(net: AddonNetwork, xyz: Float32Array, t: number): DeformSample;
   floatToHalf(src: Float32Array, dst?: Uint16Array): Uint16Array;
   halfToFloat(src: Uint16Array, dst?: Float32Array): Float32Array;
 }
@@ -391,13 +475,70 @@ export function capabilities(): Capabilities {
   return addon().capabilities();
 }
 
+/**
+ * The backend new scenes use: SPLATSYNC_BACKEND (cpu | cuda) when set, else CUDA when this
+ * build has it and a device is present, else CPU. SPLATSYNC_BACKEND=cuda without a usable device
+ * throws, saying why (capabilities().cuda.error).
+ */
+export function defaultBackend(): BackendName {
+  const wanted = process.env.SPLATSYNC_BACKEND;
+  if (wanted !== undefined && wanted !== '' && wanted !== 'cpu' && wanted !== 'cuda') {
+    throw new Error(`SPLATSYNC_BACKEND must be cpu or cuda, got ${JSON.stringify(wanted)}`);
+  }
+  if (wanted === 'cpu') return 'cpu'; // without probing the GPU (the probe creates a CUDA context)
+  const cuda = capabilities().cuda;
+  const usable = cuda.compiled && cuda.devices > 0;
+  if (wanted === 'cuda' && !usable) {
+    throw new Error(`SPLATSYNC_BACKEND=cuda but the CUDA backend cannot be used: ${cuda.error ?? 'no CUDA device'}`);
+  }
+  return usable ? 'cuda' : 'cpu';
+}
+
+/** The importer's network as the addon takes it (see network_arg in src/addon.cc). */
+function packNetwork(net: DeformNetworkInput): AddonNetwork {
+  const o = checkObject(net, 'network');
+  const spec = checkObject(o.spec, 'network.spec') as unknown as DeformNetworkSpec;
+  if (!(o.tensors instanceof Map)) fail('a Map of tensors', 'network.tensors', describe(o.tensors));
+  const tensors = o.tensors as Map<string, Tensor>;
+  const linears: { key: string }[] = [...spec.trunk];
+  if (spec.is6dof) linears.push(spec.heads.branchW!, spec.heads.branchV!);
+  else linears.push(spec.heads.warp!);
+  linears.push(spec.heads.rotation, spec.heads.scaling);
+  if (spec.isBlender) linears.push(spec.timenet!.hidden, spec.timenet!.out);
+  const shapes = new Int32Array(linears.length * 2);
+  const weights: Float32Array[] = [];
+  linears.forEach((l, i) => {
+    const w = tensors.get(`${l.key}.weight`);
+    const b = tensors.get(`${l.key}.bias`);
+    if (!w || !b || w.shape.length !== 2) throw new Error(`network: ${l.key}.weight / .bias missing or not a matrix`);
+    shapes[2 * i] = w.shape[0]!;
+    shapes[2 * i + 1] = w.shape[1]!;
+    weights.push(w.data, b.data);
+  });
+  const config = Int32Array.from([spec.depth, spec.width, spec.xyzMultires, spec.tMultires, spec.isBlender ? 1 : 0, spec.is6dof ? 1 : 0, spec.skips.length, ...spec.skips]);
+  return { config, shapes, weights };
+}
+
+/**
+ * The CUDA deformation kernel's arithmetic emulated on the host (fp16 weights and activations,
+ * fp32 accumulation; src/deform_net.cc): xyz [N,3] -> the sample at t. For tests: it checks the
+ * weight packing against PyTorch without a GPU, and is what the kernel must match on one.
+ */
+export function deformReference(net: DeformNetworkInput, xyz: Float32Array, t: number): DeformSample {
+  const x = checkTyped(xyz, Float32Array, undefined, '', 'xyz');
+  if (x.length % 3 !== 0) fail('a Float32Array of length N*3', 'xyz', describe(x));
+  return addon().deformReference(packNetwork(net), x, checkFinite(t, 't'));
+}
+
 class Scene implements NativeScene {
   readonly count: number;
+  readonly backend: BackendName;
   #handle: AddonSceneHandle | null;
 
   constructor(handle: AddonSceneHandle, count: number) {
     this.#handle = handle;
     this.count = count;
+    this.backend = handle.backend;
   }
 
   get featureDim(): number {
@@ -443,12 +584,16 @@ class Scene implements NativeScene {
       const labelThreshold = o.labelThreshold === undefined ? 0.5 : checkFinite(o.labelThreshold, 'labelThreshold');
       if (!(labelThreshold > 0 && labelThreshold <= 1)) fail('a number in (0, 1]', 'labelThreshold', describe(labelThreshold));
       if (labels && !this.#hasLabels) throw new Error('This scene has no labels; call setLabels() before rendering with labels: true');
+      const depthAlpha = o.depthAlpha === undefined ? true : o.depthAlpha;
+      if (typeof depthAlpha !== 'boolean') fail('a boolean', 'depthAlpha', describe(depthAlpha));
       const request = {
         camera: checkCamera(o.camera),
         t: checkFinite(o.t, 't'),
         background: checkBackground(o.background),
         labels,
         labelThreshold,
+        depthAlpha,
+        deformNetwork: checkNetworkFlag(o.deformNetwork),
       };
       return h.render(request);
     });
@@ -484,6 +629,31 @@ class Scene implements NativeScene {
     });
   }
 
+  select(query: Float32Array, theta: number): Promise<SelectResult> {
+    return guard('native select failed', () => {
+      const h = this.#live();
+      const D = h.featureDim;
+      if (D === 0) throw new Error('This scene has no features; call setFeatures() first');
+      const q = checkTyped(query, Float32Array, D, 'D', 'query');
+      let ss = 0;
+      for (let i = 0; i < q.length; i++) {
+        if (!Number.isFinite(q[i]!)) fail('finite numbers', `query[${i}]`, describe(q[i]));
+        ss += q[i]! * q[i]!;
+      }
+      if (ss === 0) fail('a non-zero vector', 'query', 'all zeros');
+      return h.select(q, checkFinite(theta, 'theta'));
+    });
+  }
+
+  setDeformNetwork(net: DeformNetworkInput | null): void {
+    const h = this.#live();
+    h.setDeformNetwork(net === null ? null : packNetwork(net));
+  }
+
+  deform(t: number): Promise<DeformResult> {
+    return guard('native deform failed', () => this.#live().deform(checkFinite(t, 't')));
+  }
+
   pick(opts: PickOptions): Promise<PickResult> {
     return guard('native pick failed', () => {
       const h = this.#live();
@@ -495,7 +665,7 @@ class Scene implements NativeScene {
       const patch = o.patch === undefined ? 5 : checkInt(o.patch, 1, 2 * MAX_IMAGE_SIDE + 1, 'patch');
       if (patch % 2 === 0) fail('an odd integer', 'patch', describe(patch));
       if (h.featureDim === 0) throw new Error('This scene has no features; call setFeatures() first');
-      return h.pick({ camera, t, x, y, patch });
+      return h.pick({ camera, t, x, y, patch, deformNetwork: checkNetworkFlag(o.deformNetwork) });
     });
   }
 
@@ -506,7 +676,7 @@ class Scene implements NativeScene {
       const camera = checkCamera(o.camera);
       const t = checkFinite(o.t, 't');
       const spans = checkSpans(o.spans, camera.width, camera.height);
-      return h.regionWeights({ camera, t, spans }).then((r) => r.weights);
+      return h.regionWeights({ camera, t, spans, deformNetwork: checkNetworkFlag(o.deformNetwork) }).then((r) => r.weights);
     });
   }
 
@@ -552,6 +722,12 @@ class Scene implements NativeScene {
   }
 }
 
+function checkNetworkFlag(v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail('a boolean', 'deformNetwork', describe(v));
+  return v;
+}
+
 /**
  * Runs f (validation, then the native call) so that every failure is a rejected promise whose
  * stack is the caller's (native errors arrive on a later tick without one).
@@ -573,13 +749,21 @@ function guard<T>(label: string, f: () => Promise<T>): Promise<T> {
 export type SceneCloud = Omit<GaussianCloud, 'sh'> & { sh?: Float32Array };
 
 /**
- * Uploads a cloud into a native scene (arrays copied; scales, opacities and rotations
- * activated once; SH stored as fp16). positions [N,3], rotations [N,4], logScales [N,3],
+ * Uploads a cloud into a native scene on opts.backend (default defaultBackend()); arrays
+ * copied; scales, opacities and rotations activated once; SH stored as fp16. positions [N,3], rotations [N,4], logScales [N,3],
  * opacityLogits [N], sh [N,K,3] with K = (shDegree+1)^2 (or opts.shHalf [N,K,3] fp16).
  */
 export function createScene(cloud: SceneCloud, opts?: SceneOptions): NativeScene {
   const c = checkCloud(cloud, opts);
-  const handle = new (addon().Scene)(c.n, c.degree, c.positions, c.rotations, c.logScales, c.opacityLogits, c.sh, c.shHalf);
+  let backend: BackendName;
+  if (opts?.backend === undefined) backend = defaultBackend();
+  else if (opts.backend === 'cpu' || opts.backend === 'cuda') backend = opts.backend;
+  else fail("'cpu' or 'cuda'", 'backend', describe(opts.backend));
+  if (backend === 'cuda') {
+    const cuda = capabilities().cuda;
+    if (!cuda.compiled || cuda.devices === 0) throw new Error(`The CUDA backend cannot be used: ${cuda.error ?? 'no CUDA device'}`);
+  }
+  const handle = new (addon().Scene)(c.n, c.degree, c.positions, c.rotations, c.logScales, c.opacityLogits, c.sh, c.shHalf, backend);
   return new Scene(handle, c.n);
 }
 

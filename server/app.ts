@@ -12,6 +12,7 @@ import {
 } from './protocol/index';
 import { FrameScheduler, type FrameContext } from './render/scheduler';
 import { SceneRuntime, type BackendName } from './render/runtime';
+import { capabilities } from '../native/index';
 import { SceneNotFoundError, type SceneStore } from './scene/store';
 import { VERSION } from './version';
 import { JobRunner } from './jobs';
@@ -649,7 +650,8 @@ export function createSplatsyncServer(http: HttpServer, deps: ServerDeps): Splat
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname.startsWith('/socket.io/')) return; // socket.io answers these itself
     if (url.pathname === '/api/health') {
-      return sendJson(res, 200, { ok: true, version: VERSION, backend: d.backend });
+      const cuda = capabilities().cuda; // which backends this build has (DESIGN.md §4), and the one in use
+      return sendJson(res, 200, { ok: true, version: VERSION, backend: d.backend, backends: { cpu: true, cuda: { compiled: cuda.compiled, devices: cuda.devices } } });
     }
     if (url.pathname.startsWith('/api/')) {
       const d = apiLimiter.take(req.socket.remoteAddress || 'unknown');

@@ -4,6 +4,7 @@
 // line of defence so a bad call can never reach C++ with a wrong-sized buffer.
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "deform_net.h"
 #include "scene.h"
 
 namespace {
@@ -135,14 +137,73 @@ Napi::ArrayBuffer big_buffer(Napi::Env env, size_t bytes) {
   return adopt(env, data);
 }
 
-Napi::Object timings_object(Napi::Env env, const splat::cpu::StageTimings& tm) {
+Napi::Object timings_object(Napi::Env env, const splat::StageTimings& tm) {
   Napi::Object t = Napi::Object::New(env);
   t.Set("deformMs", tm.deform_ms);
   t.Set("preprocessMs", tm.preprocess_ms);
   t.Set("sortMs", tm.sort_ms);
   t.Set("blendMs", tm.blend_ms);
   t.Set("totalMs", tm.total_ms);
+  t.Set("readbackMs", tm.readback_ms);
   return t;
+}
+
+/**
+ * A deformation network from {config: Int32Array, shapes: Int32Array [L,2], weights:
+ * Float32Array[2L]} (native/index.ts builds it from the importer's spec and tensors):
+ * config = [depth, width, xyzMultires, tMultires, isBlender, is6dof, nSkips, ...skips];
+ * linears in order linear.0..D-1, then branch_w, branch_v (6-DoF) or gaussian_warp, then
+ * gaussian_rotation, gaussian_scaling, then timenet.0, timenet.2 (is_blender); shapes [out, in];
+ * weights alternate weight [out*in], bias [out].
+ */
+splat::DeformNetworkDesc network_arg(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  Napi::Object o = object_arg(v, "network");
+  const int32_t* cfg = typed_arg<const int32_t>(o.Get("config"), napi_int32_array, SIZE_MAX, "network.config");
+  const size_t cfg_len = typed_length(o.Get("config"));
+  if (cfg_len < 7 || cfg_len != 7 + (size_t)std::max(0, cfg[6]))
+    throw Napi::TypeError::New(env, "network.config: expected [depth, width, xyzMultires, tMultires, isBlender, is6dof, nSkips, ...skips]");
+  splat::DeformNetworkDesc d;
+  d.depth = cfg[0];
+  d.width = cfg[1];
+  d.xyz_multires = cfg[2];
+  d.t_multires = cfg[3];
+  d.is_blender = cfg[4] != 0;
+  d.is_6dof = cfg[5] != 0;
+  for (int i = 0; i < cfg[6]; ++i) d.skips.push_back(cfg[7 + i]);
+  if (d.depth < 1 || d.depth > 64) throw Napi::RangeError::New(env, "network.config: depth out of range");
+  const size_t L = (size_t)d.depth + (d.is_6dof ? 2 : 1) + 2 + (d.is_blender ? 2 : 0);
+  const int32_t* shapes = typed_arg<const int32_t>(o.Get("shapes"), napi_int32_array, L * 2, "network.shapes");
+  Napi::Value wv = o.Get("weights");
+  if (!wv.IsArray() || wv.As<Napi::Array>().Length() != 2 * L)
+    throw Napi::TypeError::New(env, "Expected an array of " + std::to_string(2 * L) + " Float32Arrays for network.weights but received " + describe(wv));
+  Napi::Array wa = wv.As<Napi::Array>();
+  auto linear = [&](size_t i) {
+    splat::DeformNetworkDesc::Linear l;
+    l.out = shapes[2 * i];
+    l.in = shapes[2 * i + 1];
+    if (l.out < 1 || l.in < 1 || l.out > 65536 || l.in > 65536) throw Napi::RangeError::New(env, "network.shapes: bad shape");
+    const float* w = float32_arg(wa.Get((uint32_t)(2 * i)), (size_t)l.out * l.in, "network weight");
+    const float* b = float32_arg(wa.Get((uint32_t)(2 * i + 1)), (size_t)l.out, "network bias");
+    l.w.assign(w, w + (size_t)l.out * l.in);
+    l.b.assign(b, b + l.out);
+    return l;
+  };
+  size_t i = 0;
+  for (int k = 0; k < d.depth; ++k) d.trunk.push_back(linear(i++));
+  if (d.is_6dof) {
+    d.branch_w = linear(i++);
+    d.branch_v = linear(i++);
+  } else {
+    d.warp = linear(i++);
+  }
+  d.rotation = linear(i++);
+  d.scaling = linear(i++);
+  if (d.is_blender) {
+    d.timenet0 = linear(i++);
+    d.timenet2 = linear(i++);
+  }
+  return d;
 }
 
 /**
@@ -211,8 +272,13 @@ Napi::Value frame_object(Napi::Env env, RenderResult& r) {
   out.Set("width", r.width);
   out.Set("height", r.height);
   out.Set("rgb", Napi::Uint8Array::New(env, px * 3, adopt(env, r.rgb), 0));    // [H,W,3]
-  out.Set("depth", Napi::Float32Array::New(env, px, adopt(env, r.depth), 0));  // [H,W]
-  out.Set("alpha", Napi::Float32Array::New(env, px, adopt(env, r.alpha), 0));  // [H,W]
+  if (r.depth) {
+    out.Set("depth", Napi::Float32Array::New(env, px, adopt(env, r.depth), 0));  // [H,W]
+    out.Set("alpha", Napi::Float32Array::New(env, px, adopt(env, r.alpha), 0));  // [H,W]
+  } else {  // depthAlpha: false
+    out.Set("depth", Napi::Float32Array::New(env, 0));
+    out.Set("alpha", Napi::Float32Array::New(env, 0));
+  }
   if (r.labels) out.Set("labels", Napi::Uint8Array::New(env, px, adopt(env, r.labels), 0));  // [H,W]
   out.Set("timings", timings_object(env, r.timings));
   Napi::Object s = Napi::Object::New(env);
@@ -234,6 +300,10 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     return DefineClass(env, "Scene",
                        {InstanceAccessor<&SceneWrap::Count>("count"),
                         InstanceAccessor<&SceneWrap::FeatureDim>("featureDim"),
+                        InstanceAccessor<&SceneWrap::BackendName>("backend"),
+                        InstanceMethod<&SceneWrap::SetDeformNetwork>("setDeformNetwork"),
+                        InstanceMethod<&SceneWrap::Deform>("deform"),
+                        InstanceMethod<&SceneWrap::Select>("select"),
                         InstanceMethod<&SceneWrap::SetKeyframe>("setKeyframe"),
                         InstanceMethod<&SceneWrap::RemoveKeyframe>("removeKeyframe"),
                         InstanceMethod<&SceneWrap::ClearKeyframes>("clearKeyframes"),
@@ -267,8 +337,16 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     const bool half = info.Length() > 7 && !info[7].IsNull() && !info[7].IsUndefined();
     const float* sh = half ? nullptr : float32_arg(info[6], n * K * 3, "sh");
     const uint16_t* sh_half = half ? typed_arg<const uint16_t>(info[7], napi_uint16_array, n * K * 3, "shHalf") : nullptr;
+    splat::BackendKind kind = splat::BackendKind::cpu;
+    if (info.Length() > 8 && info[8].IsString()) {
+      const std::string b = info[8].As<Napi::String>().Utf8Value();
+      if (b == "cuda")
+        kind = splat::BackendKind::cuda;
+      else if (b != "cpu")
+        throw Napi::TypeError::New(info.Env(), "Expected \"cpu\" or \"cuda\" for backend but received " + describe(info[8]));
+    }
     try {
-      scene_ = std::make_shared<Scene>(n, deg, positions, rotations, log_scales, opacity, sh, sh_half);
+      scene_ = std::make_shared<Scene>(n, deg, positions, rotations, log_scales, opacity, sh, sh_half, kind);
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), e.what());
     }
@@ -297,6 +375,58 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
 
   Napi::Value FeatureDim(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), scene_ ? scene_->feature_dim() : 0);
+  }
+
+  Napi::Value BackendName(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), scene_ ? scene_->backend_name() : "disposed");
+  }
+
+  /** setDeformNetwork(network | null): see network_arg. */
+  Napi::Value SetDeformNetwork(const Napi::CallbackInfo& info) {
+    Scene& s = live(info.Env());
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      s.set_deform_network(nullptr);
+      return info.Env().Undefined();
+    }
+    const splat::DeformNetworkDesc d = network_arg(info[0]);
+    guarded(info.Env(), [&] { s.set_deform_network(splat::build_deform_network(d)); });
+    return info.Env().Undefined();
+  }
+
+  /** deform(t) -> Promise<{dxyz, drot, dscale, ms}>: the network at t on the scene's backend. */
+  Napi::Value Deform(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    const double t = number_arg(info[0], "t");
+    std::shared_ptr<const Scene> scene = scene_;
+    return Job<splat::DeformOutput>::Start(
+        env, "splatsync.deform", [scene, t]() { return scene->deform(t); },
+        [](Napi::Env env, splat::DeformOutput& d) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("dxyz", Napi::Float32Array::New(env, d.n * 3, adopt(env, d.dxyz), 0));
+          out.Set("drot", Napi::Float32Array::New(env, d.n * 4, adopt(env, d.drot), 0));
+          out.Set("dscale", Napi::Float32Array::New(env, d.n * 3, adopt(env, d.dscale), 0));
+          out.Set("ms", d.ms);
+          return out;
+        });
+  }
+
+  /** select(query [D] Float32Array, theta) -> Promise<{ids: Uint32Array, ms}> */
+  Napi::Value Select(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    const float* q = typed_arg<const float>(info[0], napi_float32_array, SIZE_MAX, "query");
+    std::vector<float> query(q, q + typed_length(info[0]));
+    const float theta = (float)number_arg(info[1], "theta");
+    std::shared_ptr<const Scene> scene = scene_;
+    return Job<splat::SelectResult>::Start(
+        env, "splatsync.select", [scene, query, theta]() { return scene->select(query.data(), (int)query.size(), theta); },
+        [](Napi::Env env, splat::SelectResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("ids", Napi::Uint32Array::New(env, r.count, adopt(env, r.ids), 0));
+          out.Set("ms", r.ms);
+          return out;
+        });
   }
 
   /** setKeyframe(t, dxyz [N,3], drot [N,4], dscale [N,3]) */
@@ -410,6 +540,8 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
       req.background[i] = (float)number_arg(bg.As<Napi::Array>().Get(i), "background[i]");
     req.labels = opts.Get("labels").ToBoolean();
     if (req.labels) req.label_threshold = (float)number_arg(opts.Get("labelThreshold"), "labelThreshold");
+    if (opts.Has("depthAlpha")) req.depth_alpha = opts.Get("depthAlpha").ToBoolean();
+    req.deform_network = opts.Get("deformNetwork").ToBoolean();
     std::shared_ptr<const Scene> scene = scene_;
     return Job<RenderResult>::Start(
         env, "splatsync.render", [scene, req]() { return scene->render(req); },
@@ -427,6 +559,7 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     req.x = int_arg(opts.Get("x"), 0, req.camera.width - 1, "x");
     req.y = int_arg(opts.Get("y"), 0, req.camera.height - 1, "y");
     req.patch = int_arg(opts.Get("patch"), 1, 2 * splat::kMaxImageSide + 1, "patch");
+    req.deform_network = opts.Get("deformNetwork").ToBoolean();
     std::shared_ptr<const Scene> scene = scene_;
     return Job<splat::PickResult>::Start(
         env, "splatsync.pick", [scene, req]() { return scene->pick(req); },
@@ -460,6 +593,7 @@ class SceneWrap : public Napi::ObjectWrap<SceneWrap> {
     req.t = number_arg(opts.Get("t"), "t");
     const int32_t* spans = typed_arg<const int32_t>(opts.Get("spans"), napi_int32_array, SIZE_MAX, "spans");
     req.spans.assign(spans, spans + typed_length(opts.Get("spans")));
+    req.deform_network = opts.Get("deformNetwork").ToBoolean();
     std::shared_ptr<const Scene> scene = scene_;
     return Job<splat::RegionResult>::Start(
         env, "splatsync.regionWeights", [scene, req]() { return scene->region_weights(req); },
@@ -510,9 +644,21 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("cpu", true);
+  const splat::CudaInfo& ci = splat::cuda_info();
   Napi::Object cuda = Napi::Object::New(env);
-  cuda.Set("compiled", false);  // no CUDA backend in this build
-  cuda.Set("devices", 0);
+  cuda.Set("compiled", ci.compiled);
+  cuda.Set("devices", ci.devices);
+  if (!ci.error.empty()) cuda.Set("error", ci.error);
+  if (ci.compiled) {
+    cuda.Set("archs", ci.archs);
+    cuda.Set("runtimeVersion", ci.runtime_version);
+    cuda.Set("driverVersion", ci.driver_version);
+  }
+  if (ci.devices > 0) {
+    cuda.Set("device", ci.device_name);
+    cuda.Set("computeCapability", std::to_string(ci.cc_major) + "." + std::to_string(ci.cc_minor));
+    cuda.Set("memoryBytes", (double)ci.memory_bytes);
+  }
   out.Set("cuda", cuda);
   out.Set("simd", splat::simd_level());
   out.Set("threads", splat::cpu_threads());
@@ -524,9 +670,38 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   return out;
 }
 
+/**
+ * deformReference(network, xyz [N,3] Float32Array, t) -> {dxyz, drot, dscale}: the host
+ * emulation of the CUDA deformation kernel's arithmetic (deform_net.cc), synchronous.
+ */
+Napi::Value DeformReference(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const splat::DeformNetworkDesc d = network_arg(info[0]);
+  const float* xyz = typed_arg<const float>(info[1], napi_float32_array, SIZE_MAX, "xyz");
+  const size_t len = typed_length(info[1]);
+  if (len % 3 != 0) throw Napi::TypeError::New(env, "Expected a Float32Array of length N*3 for xyz but received " + describe(info[1]));
+  const double t = number_arg(info[2], "t");
+  const size_t n = len / 3;
+  Napi::Float32Array dxyz = Napi::Float32Array::New(env, n * 3);
+  Napi::Float32Array drot = Napi::Float32Array::New(env, n * 4);
+  Napi::Float32Array dscale = Napi::Float32Array::New(env, n * 3);
+  try {
+    auto net = splat::build_deform_network(d);
+    splat::deform_reference(*net, xyz, n, t, dxyz.Data(), drot.Data(), dscale.Data());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("dxyz", dxyz);
+  out.Set("drot", drot);
+  out.Set("dscale", dscale);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Scene", SceneWrap::Define(env));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("deformReference", Napi::Function::New(env, DeformReference, "deformReference"));
   exports.Set("floatToHalf", Napi::Function::New(env, FloatToHalf, "floatToHalf"));
   exports.Set("halfToFloat", Napi::Function::New(env, HalfToFloat, "halfToFloat"));
   return exports;

@@ -75,4 +75,17 @@ SPLAT_HD inline float composite_step(float* T, float alpha) {
   return stop ? 0.0f : at;
 }
 
+/**
+ * One colour channel of a finished pixel: RENDERING.md's round(clamp(c, 0, 1) 255), computed as
+ * floor(x 255 + 0.5) (truncation; x >= 0). c = C + T background. The CPU resolve
+ * (cpu/blend.cc resolve_frame) evaluates the same expression 8 lanes at a time.
+ */
+SPLAT_HD inline uint8_t channel_to_u8(float c) {
+  const float x = min_f(c > 0.0f ? c : 0.0f, 1.0f) * 255.0f + 0.5f;
+  return (uint8_t)(int32_t)x;
+}
+
+/** Expected depth of what a pixel hit: D / alpha where alpha = 1 - T > 1e-6, else 0. */
+SPLAT_HD inline float resolve_depth(float depth_sum, float alpha) { return alpha > 1e-6f ? depth_sum / alpha : 0.0f; }
+
 }  // namespace splat

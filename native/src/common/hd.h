@@ -1,19 +1,22 @@
 // SPLAT_HD marks the shared math as callable from both CPU code and CUDA kernels.
 // Everything under src/common/ is header-only, inline, allocation-free and uses no std::
-// containers, so the CUDA backend can include it unchanged.
+// containers, so the CUDA backend (src/cuda/*.cu) includes it unchanged.
+//
+// Under nvcc the functions are also `static`: a .cu file's host copies are then private to it.
+// Otherwise the linker could keep, for the CPU backend too, an nvcc-compiled copy of an inline
+// function (built without the CPU sources' -march=native, so without FMA contraction) and the
+// CPU results would depend on link order.
 #pragma once
 
 #ifdef __CUDACC__
-#define SPLAT_HD __host__ __device__
+#define SPLAT_HD __host__ __device__ static
 #else
 #define SPLAT_HD
 #endif
 
-#ifndef __CUDACC__
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#endif
 
 namespace splat {
 

@@ -8,11 +8,13 @@
 #include <memory>
 #include <vector>
 
+#include "../backend.h"
 #include "../common/gaussian.h"
+#include "../common/splat.h"
 
 namespace splat::cpu {
 
-constexpr int kTile = 16;  // tile side in pixels; a tile is 256 pixels
+constexpr int kTile = kTileSize;  // tile side in pixels (common/tiles.h); a tile is 256 pixels
 
 // A tile row is blended in spans of kSpan pixels, one vector register each: one AVX-512
 // register, else one AVX2 register (two spans per row).
@@ -31,20 +33,8 @@ using SpanRows = uint16_t;
 static_assert(kSpans <= 2, "SpanRows holds two spans");
 constexpr SpanRows kNoRows = 0x01;  // first 1, last 0
 
-/**
- * One projected Gaussian as the binning and blending stages read it (one cache line).
- * The blend evaluates t = (C dy + B dx) dy + A dx^2 + log2(opacity) = log2(opacity exp(power))
- * (common/alpha.h), then alpha = min(0.99, 2^t).
- */
-struct alignas(64) Splat {
-  float u, v;            // centre, continuous pixel coordinates
-  float A, B, C;         // log2(e) times -conic.x / 2, -conic.y, -conic.z / 2
-  float log2_opacity;    // log2 of the effective opacity (sigmoid(o) times the appearance scale)
-  float r, g, b;         // SH colour, max(sum + 0.5, 0)
-  float depth;           // camera z
-  EllipseBounds bounds;  // the 1/255 ellipse (with a small margin), for tile / row / span bounds
-};
-static_assert(sizeof(Splat) == 64, "Splat is one cache line");
+// One projected Gaussian: common/splat.h (shared with the CUDA backend).
+using ::splat::Splat;
 
 /** Canonical or deformed geometry the projection reads. */
 struct Geometry {
@@ -159,14 +149,8 @@ struct LabelParams {
   float threshold = 0.5f;           // W_k >= threshold qualifies
 };
 
-struct StageTimings {
-  double deform_ms = 0, preprocess_ms = 0, sort_ms = 0, blend_ms = 0, total_ms = 0;
-};
-
-struct RenderStats {
-  uint64_t visible = 0;      // Gaussians that touch at least one tile
-  uint64_t tile_entries = 0; // (tile, Gaussian) pairs
-  uint64_t evaluated = 0;    // pixel x Gaussian evaluations done by the blend
-};
+// Timings and counters of a request: backend.h (shared with the CUDA backend).
+using ::splat::RenderStats;
+using ::splat::StageTimings;
 
 }  // namespace splat::cpu

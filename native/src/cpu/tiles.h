@@ -4,30 +4,12 @@
 // thin diagonal ellipses do not claim their whole bounding box.
 #pragma once
 
-#include <cmath>
-
+#include "../common/splat.h"
 #include "raster_types.h"
 
 namespace splat::cpu {
 
-constexpr float kPixelSlack = 1e-3f;  // pixels, on top of the ellipse level's own margin
-
-/**
- * Pixels k in [0, size-1] whose centres k + 0.5 lie within [lo, hi] (continuous coordinates,
- * widened by kPixelSlack): [*k0, *k1]. False when there is none (or lo/hi is NaN).
- */
-inline bool pixel_range(float lo, float hi, int size, int* k0, int* k1) {
-  const float a = lo - 0.5f - kPixelSlack, b = hi - 0.5f + kPixelSlack;
-  if (!(a <= b) || !(b >= 0.0f) || !(a <= (float)(size - 1))) return false;
-  *k0 = a > 0.0f ? (int)std::ceil(a) : 0;
-  *k1 = b < (float)(size - 1) ? (int)std::floor(b) : size - 1;
-  return *k0 <= *k1;
-}
-
-/** Pixels whose centres lie within centre +- extent. */
-inline bool pixel_span(float centre, float extent, int size, int* k0, int* k1) {
-  return pixel_range(centre - extent, centre + extent, size, k0, k1);
-}
+// pixel_range / pixel_span / kPixelSlack: common/tiles.h; band_pixel_rows: common/splat.h.
 
 /** An upper bound of the tiles for_each_tile visits: those of the 1/255 box. */
 inline size_t max_tiles(const Splat& s, int width, int height) {
@@ -55,19 +37,7 @@ inline void for_each_tile(const Splat& s, int width, int height, int tiles_x, F&
       const int c0 = tx * kTile + sp * kSpan > i0 ? tx * kTile + sp * kSpan : i0;
       const int c1 = tx * kTile + sp * kSpan + kSpan - 1 < i1 ? tx * kTile + sp * kSpan + kSpan - 1 : i1;
       if (c0 > c1) continue;
-      float yl, yr;
-      if (!ellipse_band_y_range(s.bounds, (float)c0 + 0.5f - s.u - kPixelSlack, (float)c1 + 0.5f - s.u + kPixelSlack,
-                                &yl, &yr) ||
-          !pixel_range(s.v + yl, s.v + yr, height, &j0[sp], &j1[sp])) {
-        j0[sp] = 1;
-        j1[sp] = 0;
-        continue;
-      }
-      // Within the 1/255 box (float rounding of the band's extremes must not leave it: the
-      // binning reserves max_tiles() entries per splat).
-      j0[sp] = j0[sp] > jb0 ? j0[sp] : jb0;
-      j1[sp] = j1[sp] < jb1 ? j1[sp] : jb1;
-      if (j0[sp] > j1[sp]) {
+      if (!band_pixel_rows(s, c0, c1, height, jb0, jb1, &j0[sp], &j1[sp])) {
         j0[sp] = 1;
         j1[sp] = 0;
         continue;
