@@ -38,7 +38,17 @@ export class RoomClient {
 
   /** Connects (or reconnects), joins the scene and the room, catching up from our version. */
   async connect(): Promise<RoomSnapshot> {
-    this.socket = await connect(this.url, { protocol: 1, user: this.user, ...this.extraAuth });
+    // Every simulated person shares this machine's address: stay under the server's
+    // per-address handshake limit by waiting when it says so (the limit itself stays real).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.socket = await connect(this.url, { protocol: 1, user: this.user, ...this.extraAuth });
+        break;
+      } catch (err) {
+        if (!/rate_limited/.test((err as Error).message) || attempt >= 100) throw err;
+        await new Promise((r) => setTimeout(r, 60 + Math.random() * 120));
+      }
+    }
     this.socket.on('op', (op: Op) => this.onOp(op));
     this.socket.on('presence', (p: PresenceEntry) => this.presence.set(p.sid, p));
     this.socket.on('presence:leave', (p: { sid: string }) => this.presence.delete(p.sid));
