@@ -43,8 +43,8 @@ export class SceneRuntime {
 
   static async fromBundle(bundle: SceneBundle, backend: BackendName = selectBackend()): Promise<SceneRuntime> {
     const native = bundle.shHalf
-      ? createScene({ count: bundle.cloud.count, shDegree: bundle.cloud.shDegree, positions: bundle.cloud.positions, rotations: bundle.cloud.rotations, logScales: bundle.cloud.logScales, opacityLogits: bundle.cloud.opacityLogits }, { shHalf: bundle.shHalf })
-      : createScene(bundle.cloud);
+      ? createScene({ count: bundle.cloud.count, shDegree: bundle.cloud.shDegree, positions: bundle.cloud.positions, rotations: bundle.cloud.rotations, logScales: bundle.cloud.logScales, opacityLogits: bundle.cloud.opacityLogits }, { shHalf: bundle.shHalf, backend })
+      : createScene(bundle.cloud, { backend });
     for (const kf of bundle.keyframes) native.addKeyframe(kf);
     if (bundle.featuresFile) {
       native.setFeaturesFromFile(bundle.featuresFile.path, bundle.featuresFile.offset, bundle.featuresFile.dim);
