@@ -566,6 +566,16 @@ export class AnnotationSession {
         this.send(opId, body);
         return;
       }
+      if (!res.ok && res.code === 'rate_limited' && this.log.isPending(opId)) {
+        // Too many edits at once (a long θ drag, a burst of shortcuts): keep it pending and send
+        // it again when the server says the connection has room; the pending count shows it.
+        const m = /try again in ([\d.]+) s/.exec(res.message);
+        const waitMs = Math.max(200, Math.min(10_000, (m ? Number(m[1]) : 1) * 1000 + 50));
+        setTimeout(() => {
+          if (!this.disposed && connection === this.connection && this.log.isPending(opId)) this.send(opId, body);
+        }, waitMs);
+        return;
+      }
       if (!res.ok) {
         if (!this.log.isPending(opId)) return;
         this.finish(opId, null);
