@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { demoDataDir, TEST_OUTPUT } from '../helpers/data';
-import { launchChromium, waitForFrame } from '../helpers/browser';
+import { findDemoShirt, launchChromium, waitForFrame } from '../helpers/browser';
 import { startCli, type ChildServer } from '../helpers/server';
 
 const shots = path.join(TEST_OUTPUT, 'e2e');
@@ -157,24 +157,8 @@ test("a click in A makes a label whose mask shows in B's frame", { timeout: TEST
   await settle(A);
   await settle(B);
   const beforeB = await shot(B, '00-b-before');
-  // the demo figure's red-and-white striped shirt, near the image centre (as selection.test.ts)
-  const box = (await B.getByTestId('viewer-canvas').boundingBox())!;
-  const { data, info } = await sharp(beforeB).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let y = Math.floor(info.height * 0.2); y < info.height * 0.65; y++) {
-    for (let x = Math.floor(info.width * 0.35); x < info.width * 0.65; x++) {
-      const i = (y * info.width + x) * 3;
-      if (data[i]! > 150 && data[i + 1]! < 90 && data[i + 2]! < 90) {
-        xs.push(x);
-        ys.push(y);
-      }
-    }
-  }
-  assert.ok(xs.length > 50, `found the red shirt (${xs.length} red pixels)`);
-  xs.sort((a, b) => a - b);
-  ys.sort((a, b) => a - b);
-  shirt = { x: box.x + (xs[xs.length >> 1]! * box.width) / info.width, y: box.y + (ys[ys.length >> 1]! * box.height) / info.height };
+  // the demo figure's red-and-white striped shirt, near the image centre
+  shirt = await findDemoShirt(B, beforeB);
   const rgbB = await canvasPixel(B, shirt.x, shirt.y);
 
   await A.mouse.click(shirt.x, shirt.y);

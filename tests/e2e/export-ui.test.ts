@@ -17,7 +17,7 @@ import type { Ack, LinkInfo, RoomSnapshot } from '../../server/protocol/index';
 import { importModel } from '../../server/import/index';
 import { SceneStore } from '../../server/scene/store';
 import { demoDataDir, TEST_OUTPUT } from '../helpers/data';
-import { launchChromium, waitForFrame } from '../helpers/browser';
+import { findDemoShirt, launchChromium, waitForFrame } from '../helpers/browser';
 import { makeFakeModel, type FakeModel } from '../helpers/model-dir';
 import { connect, join, startCli, type ChildServer } from '../helpers/server';
 
@@ -140,23 +140,7 @@ test('a click makes a label to export', async () => {
   await settle();
   const before = await canvasShot('00-before');
   // the demo figure's red-and-white shirt, near the image centre
-  const box = (await page.getByTestId('viewer-canvas').boundingBox())!;
-  const { data, info } = await sharp(before).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let y = Math.floor(info.height * 0.2); y < info.height * 0.65; y++) {
-    for (let x = Math.floor(info.width * 0.35); x < info.width * 0.65; x++) {
-      const i = (y * info.width + x) * 3;
-      if (data[i]! > 150 && data[i + 1]! < 90 && data[i + 2]! < 90) {
-        xs.push(x);
-        ys.push(y);
-      }
-    }
-  }
-  assert.ok(xs.length > 50, `found the red shirt (${xs.length} red pixels)`);
-  xs.sort((a, b) => a - b);
-  ys.sort((a, b) => a - b);
-  shirt = { x: box.x + (xs[xs.length >> 1]! * box.width) / info.width, y: box.y + (ys[ys.length >> 1]! * box.height) / info.height };
+  shirt = await findDemoShirt(page, before);
   await page.mouse.click(shirt.x, shirt.y);
   await page.mouse.move(5, 300);
   const h = await waitHook((x) => x.labels.length === 1 && x.labels[0]!.selections === 1 && x.pending === 0 && x.lastOverlay.labelPixels > 200);

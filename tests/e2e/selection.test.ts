@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { demoDataDir, TEST_OUTPUT } from '../helpers/data';
-import { launchChromium, waitForFrame } from '../helpers/browser';
+import { findDemoShirt, launchChromium, waitForFrame } from '../helpers/browser';
 import { startCli, type ChildServer } from '../helpers/server';
 
 const shots = path.join(TEST_OUTPUT, 'e2e');
@@ -107,29 +107,8 @@ test('a click on the figure makes a label whose overlay the frames carry', async
   await settle();
   const before = await shot('00-before');
 
-  // Find the shirt: the demo figure stands near the image centre in a red-and-white striped
-  // shirt. Take the red pixels in the central region and click at their median.
-  const canvasBox = (await page.getByTestId('viewer-canvas').boundingBox())!;
-  const { data, info } = await sharp(before).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let y = Math.floor(info.height * 0.2); y < info.height * 0.65; y++) {
-    for (let x = Math.floor(info.width * 0.35); x < info.width * 0.65; x++) {
-      const i = (y * info.width + x) * 3;
-      const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
-      if (r > 150 && g < 90 && b < 90) {
-        xs.push(x);
-        ys.push(y);
-      }
-    }
-  }
-  assert.ok(xs.length > 50, `found the red shirt near the image centre (${xs.length} red pixels)`);
-  xs.sort((a, b) => a - b);
-  ys.sort((a, b) => a - b);
-  const sx = xs[xs.length >> 1]!;
-  const sy = ys[ys.length >> 1]!;
-  // screenshot pixels are CSS pixels (deviceScaleFactor 1)
-  shirt = { x: canvasBox.x + (sx * canvasBox.width) / info.width, y: canvasBox.y + (sy * canvasBox.height) / info.height, rgb: [0, 0, 0] };
+  // Find the shirt: the demo figure stands near the image centre in a red-and-white striped shirt.
+  shirt = { ...(await findDemoShirt(page, before)), rgb: [0, 0, 0] };
   shirt.rgb = await canvasPixel(shirt.x, shirt.y);
 
   await page.getByTestId('new-label').click();
