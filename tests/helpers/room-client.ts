@@ -57,13 +57,24 @@ export class RoomClient {
     return this.joinRoom(this.ops.length || this.base.version ? this.version : undefined);
   }
 
-  async joinRoom(since?: number): Promise<RoomSnapshot> {
-    const res: Ack<RoomSnapshot> = await this.socket.timeout(30_000).emitWithAck('room:join', since === undefined ? { room: this.roomId } : { room: this.roomId, since });
-    if (!res.ok) throw new Error(`room:join failed: ${res.message}`);
-    this.applySnapshot(res.data);
-    this.sid = res.data.sid;
-    this.presence = new Map(res.data.presence.map((p) => [p.sid, p]));
-    return res.data;
+  /**
+   * Joins the room, catching up from `since`. The answer is applied inside the ack callback,
+   * not after an `await`: the socket delivers the broadcasts that follow the answer in the same
+   * tick, and they must meet the caught-up log (after an await they would arrive first and look
+   * like a gap).
+   */
+  joinRoom(since?: number): Promise<RoomSnapshot> {
+    const req = since === undefined ? { room: this.roomId } : { room: this.roomId, since };
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(30_000).emit('room:join', req, (err: Error | null, res: Ack<RoomSnapshot>) => {
+        if (err) return reject(err);
+        if (!res.ok) return reject(new Error(`room:join failed: ${res.message}`));
+        this.applySnapshot(res.data);
+        this.sid = res.data.sid;
+        this.presence = new Map(res.data.presence.map((p) => [p.sid, p]));
+        resolve(res.data);
+      });
+    });
   }
 
   private applySnapshot(s: RoomSnapshot): void {

@@ -178,8 +178,10 @@ for (let seed = Number(process.env.CONVERGENCE_FIRST ?? 1); seed <= SEEDS; seed+
     totals.snapshots += stored.snapshot ? 1 : 0;
     totals.resets += resets;
     totals.reconnects += reconnects;
-    console.log(`seed ${seed}: ${last} versions, ${ok} acknowledged, ${refused} refused, ${reconnects} reconnects, ${resets} snapshot catch-ups, snapshot at v${stored.snapshot?.version ?? 0}`);
+    console.log(`seed ${seed}: gaps ${actors.map((a) => a.client.gaps).join("/")}, ${last} versions, ${ok} acknowledged, ${refused} refused, ${reconnects} reconnects, ${resets} snapshot catch-ups, snapshot at v${stored.snapshot?.version ?? 0}`);
     assert.ok(ok > CLIENTS * 5, `enough ops were accepted (${ok})`);
+    // The server sends every member every op in version order: a client never sees a gap.
+    assert.deepEqual(actors.map((a) => a.client.gaps), actors.map(() => 0), 'broadcasts arrived in version order, none missing');
     assert.ok(refused > 0, 'some ops were refused (stale labels, nothing to undo)');
     const clicks = stored.ops.filter((o) => o.body.type === 'sel.add').length;
     totals.clicks += clicks;
