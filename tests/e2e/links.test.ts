@@ -7,11 +7,11 @@
 // and in-app links keep it. Nothing is loaded from anywhere but the server (no Clerk without
 // keys). Screenshots land in test-output/e2e/links-*.png (look at them).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { demoDataDir, TEST_OUTPUT } from '../helpers/data';
+import { ownDemoDataDir, TEST_OUTPUT } from '../helpers/data';
 import { launchChromium, waitForFrame } from '../helpers/browser';
 import { startCli, type ChildServer } from '../helpers/server';
 
@@ -94,8 +94,7 @@ async function createLink(p: Page, role: 'viewer' | 'annotator' | 'owner', label
 
 before(async () => {
   // a data dir of our own (links live in its splatsync.db); the demo scene is only read
-  dataDir = mkdtempSync(path.join(TEST_OUTPUT, 'links-data-'));
-  symlinkSync(path.join(await demoDataDir(), 'scenes'), path.join(dataDir, 'scenes'), 'dir');
+  dataDir = await ownDemoDataDir('links-data-', TEST_OUTPUT);
   srv = await startCli(['--data', dataDir]);
   browser = await launchChromium();
   ownerCtx = await newContext('owner', OWNER);

@@ -4,13 +4,11 @@
 // Screenshots land in test-output/e2e/selection-*.png (look at them).
 import { DEFAULT_THETA } from '../../server/protocol/room';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import sharp from 'sharp';
-import { demoDataDir, TEST_OUTPUT } from '../helpers/data';
+import { ownDemoDataDir, TEST_OUTPUT } from '../helpers/data';
 import { findDemoShirt, launchChromium, waitForFrame } from '../helpers/browser';
 import { startCli, type ChildServer } from '../helpers/server';
 
@@ -83,8 +81,7 @@ const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - 
 
 before(async () => {
   // A data dir of its own (its own splatsync.db: no labels left by earlier runs), sharing the demo bundle.
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'splatsync-sel-e2e-'));
-  symlinkSync(path.join(await demoDataDir(), 'scenes'), path.join(dataDir, 'scenes'), 'dir');
+  const dataDir = await ownDemoDataDir('splatsync-sel-e2e-');
   srv = await startCli(['--data', dataDir]);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } });

@@ -1,7 +1,8 @@
 // A data dir with the demo scene, shared by the tests of one run and reused across runs
 // while the demo generator's sources are unchanged (keyed by their hash).
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SceneStore } from '../../server/scene/store';
@@ -20,5 +21,15 @@ function demoSourceHash(): string {
 export async function demoDataDir(): Promise<string> {
   const dir = path.join(TEST_OUTPUT, `data-demo-${demoSourceHash()}`);
   await new SceneStore(dir).ensureDemo();
+  return dir;
+}
+
+/**
+ * A data dir of its own (its own splatsync.db, secret and exports, so no room state or links
+ * from earlier runs) that shares the demo scene's bundle through a symlink to its scenes/.
+ */
+export async function ownDemoDataDir(prefix: string, parent: string = os.tmpdir()): Promise<string> {
+  const dir = mkdtempSync(path.join(parent, prefix));
+  symlinkSync(path.join(await demoDataDir(), 'scenes'), path.join(dir, 'scenes'), 'dir');
   return dir;
 }

@@ -2,27 +2,17 @@
 // ops; after a restart on the same data dir every op acknowledged before the kill is there, the
 // versions are contiguous, and the state is the fold of the log (nothing half-applied).
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { openDb } from '../../server/db';
 import type { OpBody } from '../../server/protocol/index';
 import { SqliteRoomStore } from '../../server/rooms/sqlite-store';
 import { foldOps, stateDigest } from '../../server/rooms/state';
-import { demoDataDir } from '../helpers/data';
+import { ownDemoDataDir } from '../helpers/data';
 import { RoomClient, type OpReply } from '../helpers/room-client';
 import { startCli } from '../helpers/server';
 
-/** A data dir of its own (its own splatsync.db) that shares the demo scene's bundle. */
-async function freshDataDir(): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'splatsync-dur-'));
-  symlinkSync(path.join(await demoDataDir(), 'scenes'), path.join(dir, 'scenes'));
-  return dir;
-}
-
 test('SIGKILL during a burst of ops loses no acknowledged op and half-applies none', { timeout: 300_000 }, async () => {
-  const data = await freshDataDir();
+  const data = await ownDemoDataDir('splatsync-dur-');
   const first = await startCli(['--no-ui', '--data', data]);
   const acked = new Map<string, number>();
   const bodies = new Map<string, OpBody>();

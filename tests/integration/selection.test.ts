@@ -14,7 +14,7 @@ import { ClipTextEncoder } from '../../server/semantic/clip/index';
 import { makeClipFixtureDir } from '../fixtures/clip/make-clip-fixtures';
 import { demoDataDir } from '../helpers/data';
 import { interiorPixel, partMap } from '../helpers/parts';
-import { connect, join, nextFrame, startInProcess, type InProcessServer } from '../helpers/server';
+import { connect, join, startInProcess, type InProcessServer } from '../helpers/server';
 
 let srv: InProcessServer;
 let info: SceneInfo;
